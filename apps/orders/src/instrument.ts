@@ -1,0 +1,3 @@
+import { startTracingFromEnv } from '@keelson/observability';
+
+startTracingFromEnv('orders');

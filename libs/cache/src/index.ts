@@ -1,0 +1,2 @@
+export { createRedis, REDIS, RedisModule } from './lib/redis.module';
+export type { default as Redis } from 'ioredis';

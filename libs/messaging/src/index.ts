@@ -1,0 +1,9 @@
+export { createEvent, envelopeSchema, type EventEnvelope, type NewEvent } from './lib/envelope';
+export { ContractRegistry, ContractViolation, defineTopic, type ContractViolationCode, type TopicContract } from './lib/contract';
+export { EventPublisher, type PublishOptions } from './lib/event-publisher';
+export { EventConsumer, NonRetriableEventError, type ConsumerOptions, type EventHandler, type EventMetadata } from './lib/event-consumer';
+export { TopicAdmin, topicSpecs, type TopicSpec } from './lib/topic-admin';
+export { createKafka, type KafkaConnectionOptions } from './lib/kafka-connection';
+export { DLQ_HEADERS, headersToStrings } from './lib/headers';
+export { KAFKA, Messaging, MessagingModule } from './lib/messaging.module';
+export { authTopic, customersTopic, invoicesTopic, money, orderStatus, ordersTopic, paymentsTopic, platformContracts, platformRegistry } from './contracts';

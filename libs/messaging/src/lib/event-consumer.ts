@@ -1,0 +1,138 @@
+import { Logger } from '@nestjs/common';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { ContractViolation, type ContractRegistry } from './contract';
+import type { EventEnvelope } from './envelope';
+import type { EventPublisher } from './event-publisher';
+import { DLQ_HEADERS, headersToStrings } from './headers';
+
+export interface EventMetadata {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  headers: Record<string, string>;
+  /** The trace context this record was produced in (the consumer span is its child). */
+  traceContext: Context;
+}
+
+export type EventHandler = (event: EventEnvelope, meta: EventMetadata) => Promise<void>;
+
+/** A handler error that retrying will not fix: the record goes straight to the dead-letter topic. */
+export class NonRetriableEventError extends Error {
+  override readonly name = 'NonRetriableEventError';
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: readonly string[];
+  handler: EventHandler;
+  fromBeginning?: boolean;
+  /** Attempts per record before it is dead-lettered (default 5). */
+  maxAttempts?: number;
+  sessionTimeoutMs?: number;
+}
+
+/**
+ * Consumes contract-checked events with `eachBatch`, heartbeating after every record.
+ * A record that fails its contract, or whose handler still fails after the retries, is
+ * written to `<topic>.dlq` with the reason in headers, and its offset is committed.
+ */
+export class EventConsumer {
+  private readonly logger = new Logger(EventConsumer.name);
+  private readonly consumer: Consumer;
+  private readonly retryPolicy: RetryPolicy;
+
+  constructor(
+    kafka: Kafka,
+    private readonly registry: ContractRegistry,
+    private readonly deadLetters: EventPublisher,
+    private readonly options: ConsumerOptions,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      allowAutoTopicCreation: false,
+    });
+    this.retryPolicy = retry(handleWhen((error) => !(error instanceof NonRetriableEventError)), {
+      maxAttempts: Math.max(0, (options.maxAttempts ?? 5) - 1),
+      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? false });
+    await this.consumer.run({ eachBatchAutoResolve: false, eachBatch: (payload) => this.eachBatch(payload) });
+  }
+
+  /** Stops fetching, lets the record in hand finish, commits what was processed, leaves the group. */
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    for (const message of batch.messages) {
+      if (!payload.isRunning() || payload.isStale()) break;
+      await this.process(batch.topic, batch.partition, message, () => payload.heartbeat());
+      payload.resolveOffset(message.offset);
+      await payload.heartbeat();
+    }
+    await payload.commitOffsetsIfNecessary();
+  }
+
+  private async process(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> {
+    const headers = headersToStrings(message.headers);
+    const parent = propagation.extract(context.active(), headers);
+    const span = trace.getTracer('keelson-messaging').startSpan(
+      `${topic} process`,
+      { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.kafka.offset': message.offset } },
+      parent,
+    );
+    const meta: EventMetadata = { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, headers, traceContext: parent };
+    try {
+      await context.with(trace.setSpan(parent, span), async () => {
+        let event: EventEnvelope;
+        try {
+          event = this.registry.decode(topic, message.value);
+        } catch (error) {
+          if (error instanceof ContractViolation) return this.deadLetter(meta, message, error.code, error.reason);
+          throw error;
+        }
+        try {
+          await this.retryPolicy.execute(async ({ attempt }) => {
+            if (attempt > 0) await heartbeat();
+            await this.options.handler(event, meta);
+          });
+        } catch (error) {
+          span.recordException(error as Error);
+          await this.deadLetter(meta, message, 'handler-failed', (error as Error).message);
+        }
+      });
+    } finally {
+      span.end();
+    }
+  }
+
+  private async deadLetter(meta: EventMetadata, message: KafkaMessage, code: string, reason: string): Promise<void> {
+    const contract = this.registry.contract(meta.topic);
+    this.logger.warn(`dead-lettering ${meta.topic}/${meta.partition}@${meta.offset} to ${contract.deadLetterTopic}: ${code}: ${reason}`);
+    trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${reason}` });
+    await this.deadLetters.publishRaw(contract.deadLetterTopic, {
+      key: message.key,
+      value: message.value,
+      headers: {
+        ...meta.headers,
+        [DLQ_HEADERS.reason]: reason.slice(0, 1_000),
+        [DLQ_HEADERS.code]: code,
+        [DLQ_HEADERS.topic]: meta.topic,
+        [DLQ_HEADERS.partition]: String(meta.partition),
+        [DLQ_HEADERS.offset]: meta.offset,
+        [DLQ_HEADERS.group]: this.options.groupId,
+        [DLQ_HEADERS.failedAt]: new Date().toISOString(),
+      },
+    });
+  }
+}

@@ -1,0 +1,107 @@
+import { context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, ConsoleSpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { tracingConfigSchema } from '@keelson/config';
+
+export type TraceExporterKind = 'none' | 'console' | 'otlp';
+
+export interface TracingOptions {
+  serviceName: string;
+  exporter: TraceExporterKind;
+  otlpEndpoint?: string;
+}
+
+export interface TracingHandle {
+  shutdown(): Promise<void>;
+}
+
+function spanProcessors(options: TracingOptions): SpanProcessor[] {
+  switch (options.exporter) {
+    case 'none':
+      // Spans still get ids and propagate (logs and Kafka headers carry them); nothing is exported.
+      return [];
+    case 'console':
+      return [new BatchSpanProcessor(new ConsoleSpanExporter())];
+    case 'otlp':
+      return [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${options.otlpEndpoint ?? 'http://127.0.0.1:4318'}/v1/traces` }))];
+  }
+}
+
+/**
+ * Registers the OpenTelemetry tracer provider, W3C trace-context propagation and the
+ * HTTP, PostgreSQL and Redis instrumentations. Call before the app module is loaded.
+ */
+export function startTracing(options: TracingOptions): TracingHandle {
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
+    spanProcessors: spanProcessors(options),
+  });
+  provider.register();
+  const unregister = registerInstrumentations({
+    instrumentations: [
+      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? '') }),
+      new PgInstrumentation(),
+      new IORedisInstrumentation(),
+    ],
+  });
+  return {
+    async shutdown() {
+      unregister();
+      await provider.shutdown();
+    },
+  };
+}
+
+export function tracer(name = 'keelson'): Tracer {
+  return trace.getTracer(name);
+}
+
+/** The active span's ids, for log lines and problem documents. */
+export function currentTraceIds(ctx: Context = context.active()): { traceId: string; spanId: string } | undefined {
+  const spanContext = trace.getSpanContext(ctx);
+  if (!spanContext || !trace.isSpanContextValid(spanContext)) return undefined;
+  return { traceId: spanContext.traceId, spanId: spanContext.spanId };
+}
+
+/** Writes the context's W3C `traceparent` (and `tracestate`) into a string carrier. */
+export function injectTraceContext(carrier: Record<string, string>, ctx: Context = context.active()): Record<string, string> {
+  propagation.inject(ctx, carrier);
+  return carrier;
+}
+
+/** Reads a W3C trace context from a carrier into a new context (the root context if absent). */
+export function extractTraceContext(carrier: Record<string, string | undefined>): Context {
+  return propagation.extract(context.active(), carrier, {
+    get: (c, key) => c[key],
+    keys: (c) => Object.keys(c),
+  });
+}
+
+export type { Span };
+
+let active: TracingHandle | undefined;
+
+/**
+ * Starts tracing from the environment (`OTEL_TRACES_EXPORTER`, `OTEL_EXPORTER_OTLP_ENDPOINT`).
+ * A service's `instrument.ts` calls this as its very first import, so HTTP, PostgreSQL and
+ * Redis clients are patched before anything loads them. An invalid value leaves tracing off;
+ * the service's own config check then reports it and stops the process.
+ */
+export function startTracingFromEnv(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
+  const parsed = tracingConfigSchema.safeParse(env);
+  if (!parsed.success || active) return;
+  active = startTracing({ serviceName, exporter: parsed.data.OTEL_TRACES_EXPORTER, otlpEndpoint: parsed.data.OTEL_EXPORTER_OTLP_ENDPOINT });
+}
+
+/** Flushes and stops the tracing started by `startTracingFromEnv` (no-op if none). */
+export async function stopTracing(): Promise<void> {
+  await active?.shutdown();
+  active = undefined;
+}
