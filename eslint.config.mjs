@@ -15,11 +15,21 @@ const depConstraints = [
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contracts'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:testing', 'type:util', 'type:contracts'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   ...['gateway', 'auth', 'orders', 'replay', 'cache-invalidator', 'benchmark'].map((service) => ({
     sourceTag: `scope:${service}`,
     onlyDependOnLibsWithTags: [`scope:${service}`, 'scope:shared'],
   })),
+];
+
+// Specs may also use the testing library (helpers to reach the local stack).
+const testDepConstraints = depConstraints.map((c) =>
+  c.sourceTag.startsWith('type:') ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testing'] } : c,
+);
+const boundaries = (constraints) => [
+  'error',
+  { enforceBuildableLibDependency: false, allow: [], banTransitiveDependencies: false, depConstraints: constraints },
 ];
 
 export default tseslint.config(
@@ -33,10 +43,7 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        { enforceBuildableLibDependency: false, allow: [], banTransitiveDependencies: false, depConstraints },
-      ],
+      '@nx/enforce-module-boundaries': boundaries(depConstraints),
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
@@ -56,12 +63,20 @@ export default tseslint.config(
   },
   {
     // Config parsing is the one place that reads the environment.
-    files: ['libs/config/src/**/*.ts', 'libs/observability/src/lib/tracing.ts', 'libs/runtime/src/lib/run-service.ts', '**/*.spec.ts', '**/*.integration-spec.ts', 'libs/testing/src/**/*.ts'],
+    files: [
+      'libs/config/src/**/*.ts',
+      'libs/observability/src/lib/tracing.ts',
+      'libs/runtime/src/lib/run-service.ts',
+      '**/*.spec.ts',
+      '**/*.integration-spec.ts',
+      'libs/testing/src/**/*.ts',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
     files: ['**/*.spec.ts', '**/*.integration-spec.ts', 'libs/testing/src/**/*.ts'],
     rules: {
+      '@nx/enforce-module-boundaries': boundaries(testDepConstraints),
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/unbound-method': 'off',
     },

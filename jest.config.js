@@ -16,6 +16,12 @@ const shared = {
 module.exports = {
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['**/*.spec.ts'] },
-    { ...shared, displayName: 'integration', testMatch: ['**/*.integration-spec.ts'], setupFilesAfterEnv: ['<rootDir>/tools/dev/jest-integration.setup.cjs'], slowTestThreshold: 30 },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['**/*.integration-spec.ts'],
+      setupFilesAfterEnv: ['<rootDir>/tools/dev/jest-integration.setup.cjs'],
+      slowTestThreshold: 30,
+    },
   ],
 };

@@ -27,7 +27,11 @@ export async function build() {
     for await (const file of walk(path.join(root, dir))) {
       const rel = path.relative(root, file);
       const target = path.join(outDir, rel.replace(/\.ts$/, '.js'));
-      const output = await transformFile(file, { ...swcOptions(), filename: file, sourceFileName: path.relative(path.dirname(target), file) });
+      const output = await transformFile(file, {
+        ...swcOptions(),
+        filename: file,
+        sourceFileName: path.relative(path.dirname(target), file),
+      });
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, `${output.code}\n//# sourceMappingURL=${path.basename(target)}.map\n`);
       if (output.map) await writeFile(`${target}.map`, output.map);

@@ -1,7 +1,11 @@
 import { baseConfigSchema, healthConfigSchema, postgresConfigSchema, redisConfigSchema, kafkaConfigSchema } from '@keelson/config';
 import type { z } from 'zod';
 
-export const configSchema = baseConfigSchema(3004).extend(healthConfigSchema.shape).extend(postgresConfigSchema.shape).extend(redisConfigSchema.shape).extend(kafkaConfigSchema.shape);
+export const configSchema = baseConfigSchema(3004)
+  .extend(healthConfigSchema.shape)
+  .extend(postgresConfigSchema.shape)
+  .extend(redisConfigSchema.shape)
+  .extend(kafkaConfigSchema.shape);
 
 /** The PostgreSQL schema this service owns. */
 export const SCHEMA = 'cache_invalidator';

@@ -1,7 +1,10 @@
 import { baseConfigSchema, healthConfigSchema, postgresConfigSchema, kafkaConfigSchema } from '@keelson/config';
 import type { z } from 'zod';
 
-export const configSchema = baseConfigSchema(3003).extend(healthConfigSchema.shape).extend(postgresConfigSchema.shape).extend(kafkaConfigSchema.shape);
+export const configSchema = baseConfigSchema(3003)
+  .extend(healthConfigSchema.shape)
+  .extend(postgresConfigSchema.shape)
+  .extend(kafkaConfigSchema.shape);
 
 /** The PostgreSQL schema this service owns. */
 export const SCHEMA = 'replay';

@@ -6,4 +6,14 @@ export { TopicAdmin, topicSpecs, type TopicSpec } from './lib/topic-admin';
 export { createKafka, type KafkaConnectionOptions } from './lib/kafka-connection';
 export { DLQ_HEADERS, headersToStrings } from './lib/headers';
 export { KAFKA, Messaging, MessagingModule } from './lib/messaging.module';
-export { authTopic, customersTopic, invoicesTopic, money, orderStatus, ordersTopic, paymentsTopic, platformContracts, platformRegistry } from './contracts';
+export {
+  authTopic,
+  customersTopic,
+  invoicesTopic,
+  money,
+  orderStatus,
+  ordersTopic,
+  paymentsTopic,
+  platformContracts,
+  platformRegistry,
+} from './contracts';

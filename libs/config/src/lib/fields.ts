@@ -18,7 +18,12 @@ export const hostPorts = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list.length > 0 && list.every((hp) => /^[\w.-]+:\d{1,5}$/.test(hp)), {
       message: 'expected a comma-separated list of host:port',
     });

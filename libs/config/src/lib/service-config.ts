@@ -10,16 +10,18 @@ export const tracingConfigSchema = z.object({
 
 /** Settings every Keelson service has: HTTP listener, logging, tracing, shutdown. */
 export const baseConfigSchema = (defaultPort: number) =>
-  z.object({
-    HOST: z.string().min(1).default('127.0.0.1'),
-    PORT: port(defaultPort),
-    LOG_LEVEL: logLevel,
-    /** Time allowed for in-flight work to finish after SIGTERM before the process exits anyway. */
-    SHUTDOWN_GRACE_MS: millis(10_000),
-    /** After SIGTERM, keep serving with readiness 503 this long so load balancers stop routing first. */
-    SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
-    BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
-  }).extend(tracingConfigSchema.shape);
+  z
+    .object({
+      HOST: z.string().min(1).default('127.0.0.1'),
+      PORT: port(defaultPort),
+      LOG_LEVEL: logLevel,
+      /** Time allowed for in-flight work to finish after SIGTERM before the process exits anyway. */
+      SHUTDOWN_GRACE_MS: millis(10_000),
+      /** After SIGTERM, keep serving with readiness 503 this long so load balancers stop routing first. */
+      SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
+      BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+    })
+    .extend(tracingConfigSchema.shape);
 
 export const postgresConfigSchema = z.object({
   DATABASE_HOST: z.string().min(1).default('127.0.0.1'),

@@ -1,7 +1,24 @@
-import { Controller, Get, Inject, Injectable, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  Res,
+  ServiceUnavailableException,
+  type DynamicModule,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule, type HealthIndicatorResult } from '@nestjs/terminus';
+import {
+  HealthCheckService,
+  HealthIndicatorService,
+  TerminusModule,
+  type HealthCheckResult,
+  type HealthIndicatorResult,
+} from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
 import { probeFor, withTimeout, type Dependency } from './dependency-probes';
 
 export interface HealthOptions {
@@ -37,18 +54,27 @@ class HealthController implements OnModuleInit {
 
   /** The process is alive: answers without touching any dependency. */
   @Get('live')
-  @HealthCheck()
-  live() {
+  live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
 
+  /** 200 when every dependency answered; 503 with terminus's per-check details otherwise. */
   @Get('ready')
-  @HealthCheck()
-  ready() {
-    return this.health.check([
-      () => this.checkDraining(),
-      ...this.probes.map(({ name, probe }) => () => this.checkDependency(name, probe)),
-    ]);
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([
+        () => this.checkDraining(),
+        ...this.probes.map(
+          ({ name, probe }) =>
+            () =>
+              this.checkDependency(name, probe),
+        ),
+      ]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      void reply.status(503);
+      return error.getResponse() as HealthCheckResult;
+    }
   }
 
   private checkDraining(): HealthIndicatorResult {

@@ -51,7 +51,8 @@ describe('ContractRegistry', () => {
   });
 
   it('rejects an envelope without its required attributes', () => {
-    const { id: _id, ...withoutId } = customerCreated();
+    const withoutId: Partial<ReturnType<typeof customerCreated>> = customerCreated();
+    delete withoutId.id;
     const error = violation(() => sut.validate(customersTopic.topic, withoutId));
     expect(error.code).toBe('invalid-envelope');
     expect(error.reason).toContain('id');

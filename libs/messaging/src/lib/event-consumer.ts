@@ -55,10 +55,13 @@ export class EventConsumer {
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       allowAutoTopicCreation: false,
     });
-    this.retryPolicy = retry(handleWhen((error) => !(error instanceof NonRetriableEventError)), {
-      maxAttempts: Math.max(0, (options.maxAttempts ?? 5) - 1),
-      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
-    });
+    this.retryPolicy = retry(
+      handleWhen((error) => !(error instanceof NonRetriableEventError)),
+      {
+        maxAttempts: Math.max(0, (options.maxAttempts ?? 5) - 1),
+        backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
+      },
+    );
   }
 
   async start(): Promise<void> {
@@ -88,10 +91,20 @@ export class EventConsumer {
     const parent = propagation.extract(context.active(), headers);
     const span = trace.getTracer('keelson-messaging').startSpan(
       `${topic} process`,
-      { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.kafka.offset': message.offset } },
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.kafka.offset': message.offset },
+      },
       parent,
     );
-    const meta: EventMetadata = { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, headers, traceContext: parent };
+    const meta: EventMetadata = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key?.toString() ?? null,
+      headers,
+      traceContext: parent,
+    };
     try {
       await context.with(trace.setSpan(parent, span), async () => {
         let event: EventEnvelope;

@@ -53,7 +53,13 @@ export class EventPublisher {
         messages: valid.map((event) => ({
           key: options.key ?? event.subject,
           value: JSON.stringify({ ...event, ...(traceHeaders.traceparent ? { traceparent: traceHeaders.traceparent } : {}) }),
-          headers: { ...options.headers, ...traceHeaders, 'content-type': 'application/cloudevents+json', 'ce-type': event.type, 'ce-id': event.id },
+          headers: {
+            ...options.headers,
+            ...traceHeaders,
+            'content-type': 'application/cloudevents+json',
+            'ce-type': event.type,
+            'ce-id': event.id,
+          },
         })),
       });
     } catch (error) {
@@ -66,7 +72,10 @@ export class EventPublisher {
   }
 
   /** Sends an already-encoded record as is (dead letters, replays). No contract check. */
-  async publishRaw(topic: string, record: { key: Buffer | string | null; value: Buffer | string | null; headers: Record<string, string> }): Promise<void> {
+  async publishRaw(
+    topic: string,
+    record: { key: Buffer | string | null; value: Buffer | string | null; headers: Record<string, string> },
+  ): Promise<void> {
     await this.connect();
     await this.producer.send({ topic, acks: -1, messages: [record] });
   }

@@ -49,7 +49,11 @@ export class MessagingModule {
       providers: [
         { provide: KAFKA, useFactory: () => createKafka(options) },
         { provide: ContractRegistry, useFactory: platformRegistry },
-        { provide: Messaging, useFactory: (kafka: Kafka, registry: ContractRegistry) => new Messaging(kafka, registry), inject: [KAFKA, ContractRegistry] },
+        {
+          provide: Messaging,
+          useFactory: (kafka: Kafka, registry: ContractRegistry) => new Messaging(kafka, registry),
+          inject: [KAFKA, ContractRegistry],
+        },
       ],
       exports: [Messaging],
     };

@@ -25,7 +25,11 @@ export async function migrateService(plan: MigrationPlan): Promise<Record<string
   }
   if (plan.kafka && plan.kafka.produces.length > 0) {
     const admin = new TopicAdmin(
-      createKafka({ clientId: `${plan.name}-migrate`, brokers: plan.kafka.config.KAFKA_BROKERS, connectionTimeoutMs: plan.kafka.config.KAFKA_CONNECTION_TIMEOUT_MS }),
+      createKafka({
+        clientId: `${plan.name}-migrate`,
+        brokers: plan.kafka.config.KAFKA_BROKERS,
+        connectionTimeoutMs: plan.kafka.config.KAFKA_CONNECTION_TIMEOUT_MS,
+      }),
     );
     try {
       report.topicsCreated = await admin.ensureTopics(topicSpecs(plan.kafka.produces));

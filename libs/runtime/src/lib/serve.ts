@@ -40,20 +40,24 @@ export async function serve<S extends z.ZodObject>(definition: ServiceDefinition
     if (readiness.draining) void reply.header('connection', 'close');
     done(null, payload);
   });
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     httpRequestDuration
       .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
       .observe(reply.elapsedTime / 1_000);
+    done();
   });
   const openapi = SwaggerModule.createDocument(
     app,
     new DocumentBuilder().setTitle(`Keelson ${definition.name}`).setDescription(definition.description).setVersion('1').build(),
   );
-  fastify.get('/openapi.json', async () => openapi);
+  fastify.get('/openapi.json', (_request, reply) => reply.send(openapi));
 
   installShutdown(definition.name, app, { graceMs: config.SHUTDOWN_GRACE_MS, drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS }, logger);
   await app.listen(config.PORT, config.HOST);
-  logger.log({ config: redactConfig(definition.configSchema, config) }, `${definition.name} listening on http://${config.HOST}:${config.PORT}`);
+  logger.log(
+    { config: redactConfig(definition.configSchema, config) },
+    `${definition.name} listening on http://${config.HOST}:${config.PORT}`,
+  );
 }
 
 /**
@@ -61,7 +65,12 @@ export async function serve<S extends z.ZodObject>(definition: ServiceDefinition
  * accepting, in-flight requests and Kafka batches finish, pools close and traces flush —
  * or the grace period runs out and the process exits non-zero.
  */
-function installShutdown(name: string, app: NestFastifyApplication, timing: { graceMs: number; drainDelayMs: number }, logger: Logger): void {
+function installShutdown(
+  name: string,
+  app: NestFastifyApplication,
+  timing: { graceMs: number; drainDelayMs: number },
+  logger: Logger,
+): void {
   let shuttingDown = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (shuttingDown) return;

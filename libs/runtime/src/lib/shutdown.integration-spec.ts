@@ -1,6 +1,6 @@
 import { freePort, ServiceProcess, waitFor } from '@keelson/testing';
 
-const FIXTURE = 'libs/testing/src/fixtures/slow-service';
+const FIXTURE = 'libs/runtime/src/fixtures/slow-service';
 
 async function get(url: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url);
@@ -37,10 +37,14 @@ describe('graceful shutdown', () => {
     await sut.ready();
     const running = sut;
     running.signal('SIGTERM');
-    const ready = await waitFor('readiness to fail', async () => {
-      const response = await fetch(`${running.url}/health/ready`);
-      return response.status === 200 ? undefined : response.status;
-    }, { timeoutMs: 1_000, intervalMs: 20 });
+    const ready = await waitFor(
+      'readiness to fail',
+      async () => {
+        const response = await fetch(`${running.url}/health/ready`);
+        return response.status === 200 ? undefined : response.status;
+      },
+      { timeoutMs: 1_000, intervalMs: 20 },
+    );
     expect(ready).toBe(503);
     expect(await get(`${running.url}/slow?ms=10`)).toEqual({ status: 200, body: { sleptMs: 10 } });
     expect(await running.exited).toEqual({ code: 0, signal: null });

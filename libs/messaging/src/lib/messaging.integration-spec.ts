@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { context, trace } from '@opentelemetry/api';
+import { startTracing, type TracingHandle } from '@keelson/observability';
+import { localStack, waitFor } from '@keelson/testing';
+import type { Kafka } from 'kafkajs';
+import { z } from 'zod';
+import { ContractRegistry, ContractViolation, defineTopic, type TopicContract } from './contract';
+import { createEvent, type EventEnvelope } from './envelope';
+import { EventConsumer, NonRetriableEventError, type EventMetadata } from './event-consumer';
+import { EventPublisher } from './event-publisher';
+import { DLQ_HEADERS, headersToStrings } from './headers';
+import { createKafka } from './kafka-connection';
+import { TopicAdmin, topicSpecs } from './topic-admin';
+
+// Each test gets fresh topics, so no other run's records can satisfy an assertion.
+const probeEvents = { 'it.probe.pinged.v1': z.object({ probeId: z.uuid(), attempt: z.number().int().positive() }) };
+const freshTopic = () => defineTopic(`it.${randomUUID().slice(0, 8)}.probes.v1`, probeEvents);
+
+function ping(probeId = randomUUID()): EventEnvelope {
+  return createEvent({
+    type: 'it.probe.pinged.v1',
+    source: 'messaging-it',
+    subject: probeId,
+    aggregatetype: 'probe',
+    aggregateversion: 1,
+    data: { probeId, attempt: 1 },
+  });
+}
+
+interface Received {
+  event: EventEnvelope;
+  meta: EventMetadata;
+  traceId: string | undefined;
+}
+
+describe('messaging against a real Kafka broker', () => {
+  let kafka: Kafka;
+  let tracing: TracingHandle;
+  let admin: TopicAdmin;
+  let probes: TopicContract<typeof probeEvents>;
+  let registry: ContractRegistry;
+  let publisher: EventPublisher;
+  const consumers: EventConsumer[] = [];
+
+  beforeAll(() => {
+    tracing = startTracing({ serviceName: 'messaging-it', exporter: 'none' });
+    kafka = createKafka({ clientId: 'messaging-it', brokers: [...localStack.kafka.brokers] });
+    admin = new TopicAdmin(kafka);
+  });
+
+  beforeEach(async () => {
+    probes = freshTopic();
+    await admin.ensureTopics(topicSpecs([probes], 1));
+    registry = new ContractRegistry([probes]);
+    publisher = new EventPublisher(kafka, registry);
+  });
+
+  afterEach(async () => {
+    await Promise.all(consumers.splice(0).map((c) => c.stop()));
+    await publisher.disconnect();
+  });
+
+  afterAll(async () => {
+    await admin.disconnect();
+    await tracing.shutdown();
+  });
+
+  /** Starts a consumer group that records what it handles, or throws `fail` from the handler. */
+  async function consume(topic: string, options: { fail?: (event: EventEnvelope) => Error; maxAttempts?: number } = {}) {
+    const received: Received[] = [];
+    let attempts = 0;
+    const sut = new EventConsumer(kafka, registry, publisher, {
+      groupId: `messaging-it-${randomUUID()}`,
+      topics: [topic],
+      fromBeginning: true,
+      maxAttempts: options.maxAttempts ?? 3,
+      handler: (event, meta) => {
+        attempts += 1;
+        if (options.fail) return Promise.reject(options.fail(event));
+        received.push({ event, meta, traceId: trace.getSpanContext(context.active())?.traceId });
+        return Promise.resolve();
+      },
+    });
+    consumers.push(sut);
+    await sut.start();
+    return { received, attempts: () => attempts };
+  }
+
+  /** Reads the dead-letter topic from the beginning with a plain kafkajs consumer. */
+  async function readDeadLetters(count: number) {
+    const consumer = kafka.consumer({ groupId: `messaging-it-dlq-${randomUUID()}` });
+    const records: { value: string; headers: Record<string, string>; key: string | undefined }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: probes.deadLetterTopic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        records.push({ value: message.value?.toString() ?? '', headers: headersToStrings(message.headers), key: message.key?.toString() });
+        return Promise.resolve();
+      },
+    });
+    try {
+      return await waitFor(`${count} dead letters`, () => Promise.resolve(records.length >= count ? records : undefined), {
+        timeoutMs: 30_000,
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+  }
+
+  it('delivers an event to a consumer with the producer’s trace id, key and headers', async () => {
+    const consumer = await consume(probes.topic);
+    const event = ping();
+    const producerTraceId = await trace.getTracer('it').startActiveSpan('checkout', async (span) => {
+      await publisher.publish(probes.topic, [event]);
+      span.end();
+      return span.spanContext().traceId;
+    });
+
+    const [got] = await waitFor('the event to be consumed', () =>
+      Promise.resolve(consumer.received.length > 0 ? consumer.received : undefined),
+    );
+    expect(got?.event).toEqual({ ...event, traceparent: expect.stringContaining(producerTraceId) as unknown });
+    expect(got?.traceId).toBe(producerTraceId);
+    expect(got?.meta.key).toBe(event.subject);
+    expect(got?.meta.headers.traceparent).toMatch(new RegExp(`^00-${producerTraceId}-[0-9a-f]{16}-01$`));
+  });
+
+  it('refuses to publish an event that breaks its contract, and writes nothing', async () => {
+    const bad = { ...ping(), data: { probeId: 'nope', attempt: 0 } };
+    await expect(publisher.publish(probes.topic, [bad])).rejects.toBeInstanceOf(ContractViolation);
+    const kafkaAdmin = kafka.admin();
+    await kafkaAdmin.connect();
+    const offsets = await kafkaAdmin.fetchTopicOffsets(probes.topic);
+    await kafkaAdmin.disconnect();
+    expect(offsets.map((o) => o.high)).toEqual(['0']);
+  });
+
+  it('dead-letters invalid records and persistently failing ones with the reason, and moves on', async () => {
+    const consumer = await consume(probes.topic, { fail: () => new Error('downstream unavailable'), maxAttempts: 3 });
+    const failing = ping();
+    await publisher.publishRaw(probes.topic, { key: 'k-json', value: '{not json', headers: {} });
+    await publisher.publishRaw(probes.topic, {
+      key: 'k-data',
+      value: JSON.stringify({ ...ping(), data: { probeId: 'x', attempt: 1 } }),
+      headers: {},
+    });
+    await publisher.publish(probes.topic, [failing]);
+
+    const letters = await readDeadLetters(3);
+    const byKey = new Map(letters.map((l) => [l.key, l]));
+    expect(byKey.get('k-json')?.headers[DLQ_HEADERS.code]).toBe('invalid-json');
+    expect(byKey.get('k-json')?.value).toBe('{not json');
+    expect(byKey.get('k-data')?.headers[DLQ_HEADERS.code]).toBe('invalid-data');
+    expect(byKey.get('k-data')?.headers[DLQ_HEADERS.reason]).toContain('probeId');
+    const failed = byKey.get(failing.subject);
+    expect(failed?.headers[DLQ_HEADERS.code]).toBe('handler-failed');
+    expect(failed?.headers[DLQ_HEADERS.reason]).toBe('downstream unavailable');
+    expect(failed?.headers[DLQ_HEADERS.topic]).toBe(probes.topic);
+    expect(failed?.headers[DLQ_HEADERS.offset]).toBe('2');
+    expect(failed?.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-/);
+    // Only the valid event reached the handler, and it was tried exactly maxAttempts times.
+    expect(consumer.attempts()).toBe(3);
+  });
+
+  it('dead-letters a non-retriable failure after one attempt', async () => {
+    const consumer = await consume(probes.topic, { fail: (event) => new NonRetriableEventError(`probe ${event.subject} is unknown`) });
+    const event = ping();
+    await publisher.publish(probes.topic, [event]);
+    const [letter] = await readDeadLetters(1);
+    expect(letter?.headers[DLQ_HEADERS.reason]).toBe(`probe ${event.subject} is unknown`);
+    expect(consumer.attempts()).toBe(1);
+  });
+});

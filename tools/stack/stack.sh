@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# Keelson's local stack without Docker: PostgreSQL 15 and Redis 7 from Debian packages and
+# an Apache Kafka 3.9 broker (KRaft, single node) from its Maven Central jars, all on
+# 127.0.0.1 with their data under $KEELSON_STACK_DIR (default: <repo>/.stack).
+#
+#   stack.sh up [postgres|redis|kafka ...]    start (installs what is missing); idempotent
+#   stack.sh down [postgres|redis|kafka ...]  stop; idempotent
+#   stack.sh status                           one line per component; exit 3 if any is down
+#   stack.sh reset                            stop everything and delete the data
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/tools/stack"
+DATA="${KEELSON_STACK_DIR:-$ROOT/.stack}"
+PG_PORT="${KEELSON_PG_PORT:-5432}"
+REDIS_PORT="${KEELSON_REDIS_PORT:-6379}"
+KAFKA_PORT="${KEELSON_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KEELSON_KAFKA_CONTROLLER_PORT:-9093}"
+PG_BIN="/usr/lib/postgresql/15/bin"
+KAFKA_LIBS="$DATA/kafka/libs"
+ALL=(postgres redis kafka)
+
+say() { printf 'stack: %s\n' "$*"; }
+die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
+elapsed() { printf '%d.%ds' $(( ($(now_ms) - $1) / 1000 )) $(( ($(now_ms) - $1) % 1000 / 100 )); }
+
+# Polls a check every 0.2 s until it passes (0), gives up early (exit code 2), or the
+# deadline in seconds runs out (1). This waits for a condition, never a fixed time.
+await() {
+  local deadline_s=$1; shift
+  local until=$(( $(now_ms) + deadline_s * 1000 )) rc
+  while :; do
+    rc=0; "$@" >/dev/null 2>&1 || rc=$?
+    (( rc == 0 )) && return 0
+    (( rc == 2 )) && return 2
+    (( $(now_ms) < until )) || return 1
+    sleep 0.2
+  done
+}
+
+pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A port held by anything other than our own instance is a clear, one-line error.
+ensure_port_free() {
+  local port=$1 env_var=$2
+  port_open "$port" || return 0
+  local holder
+  holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -1 | sed 's/users:(("\([^"]*\)",pid=\([0-9]*\)/pid \2 \1/')
+  die "port $port is in use by another process (${holder:-unknown}); stop it or set $env_var"
+}
+
+apt_updated=0
+apt_install() {
+  if (( apt_updated == 0 )); then
+    say "installing $* (apt)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+require_tool() { command -v "$1" >/dev/null 2>&1 || die "$1 is required ($2)"; }
+
+# --- PostgreSQL -------------------------------------------------------------------------
+pg_dir() { echo "$DATA/postgres"; }
+
+pg_install() {
+  [[ -x $PG_BIN/postgres ]] || apt_install postgresql-15 postgresql-client-15
+  [[ -x $PG_BIN/postgres ]] || die "PostgreSQL 15 not found at $PG_BIN after install"
+}
+
+pg_as() { runuser -u postgres -- "$@"; }
+
+pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
+
+pg_running() { pg_as "$PG_BIN/pg_ctl" -D "$(pg_dir)/data" status >/dev/null 2>&1; }
+
+pg_up() {
+  pg_install
+  local dir; dir=$(pg_dir)
+  if [[ -d $dir/data ]] && pg_running; then say "postgres already up on 127.0.0.1:$PG_PORT"; return; fi
+  ensure_port_free "$PG_PORT" KEELSON_PG_PORT
+  local started; started=$(now_ms)
+  mkdir -p "$dir"
+  # PostgreSQL refuses to run as root: the postgres user owns its folder and must reach it.
+  chown postgres:postgres "$dir"
+  local p=$dir; while [[ $p != / ]]; do p=$(dirname "$p"); chmod o+x "$p" 2>/dev/null || true; done
+  if [[ ! -f $dir/data/PG_VERSION ]]; then
+    printf 'keelson\n' > "$dir/pwfile"; chown postgres:postgres "$dir/pwfile"
+    pg_as "$PG_BIN/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" -A scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
+    rm -f "$dir/pwfile"
+    cat >>"$dir/data/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$dir'
+max_connections = 200
+shared_buffers = 128MB
+fsync = on
+log_destination = 'stderr'
+logging_collector = off
+EOF
+  fi
+  pg_as "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -o "-p $PG_PORT" start -w -t 30 >/dev/null \
+    || { tail -5 "$dir/postgres.log" >&2; die "postgres failed to start (log: $dir/postgres.log)"; }
+  await 30 pg_ready || die "postgres did not become ready (log: $dir/postgres.log)"
+  # Role and database for the services (each service owns a schema in it).
+  PGPASSWORD=keelson psql -qtA -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+SELECT 'CREATE ROLE keelson LOGIN CREATEDB PASSWORD ''keelson'''
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'keelson') \gexec
+SELECT 'CREATE DATABASE keelson OWNER keelson'
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'keelson') \gexec
+SQL
+  say "postgres up on 127.0.0.1:$PG_PORT ($(elapsed "$started"))"
+}
+
+pg_down() {
+  local dir; dir=$(pg_dir)
+  if [[ -d $dir/data ]] && pg_running; then
+    pg_as "$PG_BIN/pg_ctl" -D "$dir/data" stop -m fast -w -t 30 >/dev/null
+    say "postgres stopped"
+  fi
+}
+
+pg_status() {
+  if [[ -d $(pg_dir)/data ]] && pg_running && pg_ready; then
+    echo "postgres  up    127.0.0.1:$PG_PORT  pid $(head -1 "$(pg_dir)/data/postmaster.pid")"
+  else
+    echo "postgres  down"; return 1
+  fi
+}
+
+# --- Redis ------------------------------------------------------------------------------
+redis_dir() { echo "$DATA/redis"; }
+
+redis_ready() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
+
+redis_up() {
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  local dir; dir=$(redis_dir)
+  if pid_alive "$dir/redis.pid"; then say "redis already up on 127.0.0.1:$REDIS_PORT"; return; fi
+  ensure_port_free "$REDIS_PORT" KEELSON_REDIS_PORT
+  local started; started=$(now_ms)
+  mkdir -p "$dir"
+  cat >"$dir/redis.conf" <<EOF
+bind 127.0.0.1
+port $REDIS_PORT
+daemonize yes
+pidfile $dir/redis.pid
+logfile $dir/redis.log
+dir $dir
+save ""
+appendonly no
+EOF
+  redis-server "$dir/redis.conf"
+  await 30 redis_ready || { tail -5 "$dir/redis.log" >&2; die "redis did not become ready (log: $dir/redis.log)"; }
+  say "redis up on 127.0.0.1:$REDIS_PORT ($(elapsed "$started"))"
+}
+
+redis_down() {
+  local dir; dir=$(redis_dir)
+  if pid_alive "$dir/redis.pid"; then
+    local pid; pid=$(cat "$dir/redis.pid")
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$pid"
+    await 15 bash -c "! kill -0 $pid" || kill -9 "$pid"
+    say "redis stopped"
+  fi
+  rm -f "$dir/redis.pid"
+}
+
+redis_status() {
+  if pid_alive "$(redis_dir)/redis.pid" && redis_ready; then
+    echo "redis     up    127.0.0.1:$REDIS_PORT  pid $(cat "$(redis_dir)/redis.pid")"
+  else
+    echo "redis     down"; return 1
+  fi
+}
+
+# --- Kafka ------------------------------------------------------------------------------
+kafka_dir() { echo "$DATA/kafka"; }
+
+# Copies the jars of the version pinned in pom.xml; skipped while pom.xml is unchanged.
+kafka_install() {
+  require_tool java "install a JDK 17 (apt-get install openjdk-17-jre-headless)"
+  local stamp="$KAFKA_LIBS/.pom.sha256" want
+  want=$(sha256sum "$HERE/kafka/pom.xml" | cut -d' ' -f1)
+  [[ -f $stamp && $(cat "$stamp") == "$want" ]] && return
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  say "fetching Kafka jars (maven)"
+  rm -rf "$KAFKA_LIBS"; mkdir -p "$KAFKA_LIBS"
+  mvn -B -Dstyle.color=never -f "$HERE/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$KAFKA_LIBS" >"$DATA/maven.log" 2>&1 \
+    || { tail -20 "$DATA/maven.log" >&2; die "could not fetch the Kafka jars with maven (log: $DATA/maven.log)"; }
+  echo "$want" >"$stamp"
+}
+
+KAFKA_JAVA_OPTS=(-Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true)
+kafka_java() { java "${KAFKA_JAVA_OPTS[@]}" -Dlog4j.configuration="file:$HERE/kafka/log4j.properties" -Dkafka.logs.dir="$(kafka_dir)/logs" -cp "$KAFKA_LIBS/*" "$@"; }
+
+kafka_started() {
+  local dir; dir=$(kafka_dir)
+  pid_alive "$dir/kafka.pid" || return 2
+  grep -q 'Kafka Server started' "$dir/kafka.out" && port_open "$KAFKA_PORT"
+}
+
+kafka_up() {
+  kafka_install
+  local dir; dir=$(kafka_dir)
+  if pid_alive "$dir/kafka.pid"; then say "kafka already up on 127.0.0.1:$KAFKA_PORT"; return; fi
+  ensure_port_free "$KAFKA_PORT" KEELSON_KAFKA_PORT
+  ensure_port_free "$KAFKA_CONTROLLER_PORT" KEELSON_KAFKA_CONTROLLER_PORT
+  local started; started=$(now_ms)
+  mkdir -p "$dir/logs" "$dir/data"
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+num.partitions=3
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+delete.topic.enable=true
+EOF
+  if [[ ! -f $dir/data/meta.properties ]]; then
+    [[ -f $dir/cluster-id ]] || kafka_java kafka.tools.StorageTool random-uuid >"$dir/cluster-id"
+    kafka_java kafka.tools.StorageTool format -t "$(cat "$dir/cluster-id")" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
+      || { cat "$dir/format.log" >&2; die "kafka storage format failed"; }
+  fi
+  : >"$dir/kafka.out"
+  # setsid: the broker outlives the terminal that started it, like the other daemons.
+  setsid nohup java "${KAFKA_JAVA_OPTS[@]}" -Dlog4j.configuration="file:$HERE/kafka/log4j.properties" -Dkafka.logs.dir="$dir/logs" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" >"$dir/kafka.out" 2>&1 </dev/null &
+  echo $! >"$dir/kafka.pid"
+  local rc=0
+  await 90 kafka_started || rc=$?
+  if (( rc != 0 )); then
+    tail -15 "$dir/kafka.out" >&2
+    pid_alive "$dir/kafka.pid" && kill "$(cat "$dir/kafka.pid")"
+    rm -f "$dir/kafka.pid"
+    if (( rc == 2 )); then die "kafka exited during startup (log: $dir/kafka.out)"; fi
+    die "kafka did not become ready within 90s (log: $dir/kafka.out)"
+  fi
+  say "kafka up on 127.0.0.1:$KAFKA_PORT ($(elapsed "$started"))"
+}
+
+kafka_down() {
+  local dir; dir=$(kafka_dir)
+  if pid_alive "$dir/kafka.pid"; then
+    local pid; pid=$(cat "$dir/kafka.pid")
+    kill "$pid"
+    await 30 bash -c "! kill -0 $pid" || { kill -9 "$pid"; say "kafka killed after 30s"; }
+    say "kafka stopped"
+  fi
+  rm -f "$dir/kafka.pid"
+}
+
+kafka_status() {
+  if kafka_started; then
+    echo "kafka     up    127.0.0.1:$KAFKA_PORT  pid $(cat "$(kafka_dir)/kafka.pid")"
+  else
+    echo "kafka     down"; return 1
+  fi
+}
+
+# --- commands ---------------------------------------------------------------------------
+components() {
+  if (( $# == 0 )); then printf '%s\n' "${ALL[@]}"; return; fi
+  local c; for c in "$@"; do
+    case $c in postgres|redis|kafka) echo "$c" ;; *) die "unknown component '$c' (expected postgres, redis or kafka)" ;; esac
+  done
+}
+
+fn() { case $1 in postgres) echo pg ;; *) echo "$1" ;; esac; }
+
+main() {
+  local cmd=${1:-}; shift || true
+  case $cmd in
+    up) for c in $(components "$@"); do "$(fn "$c")_up"; done ;;
+    down) for c in $(components "$@" | tac); do "$(fn "$c")_down"; done ;;
+    status)
+      local rc=0 c
+      for c in $(components "$@"); do "$(fn "$c")_status" || rc=3; done
+      return $rc ;;
+    reset)
+      for c in kafka redis postgres; do "$(fn "$c")_down"; done
+      local jars=""; [[ -d $KAFKA_LIBS ]] && jars=$(mktemp -d) && mv "$KAFKA_LIBS" "$jars/libs"
+      rm -rf "$DATA"
+      # Keep the downloaded jars: they are a cache, not state.
+      if [[ -n $jars ]]; then mkdir -p "$(kafka_dir)"; mv "$jars/libs" "$KAFKA_LIBS"; rmdir "$jars"; fi
+      say "data deleted ($DATA)" ;;
+    *) die "usage: stack.sh up|down|status|reset [postgres|redis|kafka ...]" ;;
+  esac
+}
+
+main "$@"
