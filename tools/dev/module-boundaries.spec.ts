@@ -34,7 +34,7 @@ describe('module boundaries', () => {
       const { stdout } = await run(path.join(root, 'node_modules/.bin/eslint'), ['--format', 'json', '--no-warn-ignored', ...files], {
         cwd: root,
         env: { ...process.env, NX_DAEMON: 'false' },
-      }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '[]' }));
+      }).catch((error: unknown) => ({ stdout: (error as { stdout?: string }).stdout ?? '[]' }));
       const parsed = JSON.parse(stdout) as EslintResult[];
       results = new Map(parsed.map((r) => [path.relative(root, r.filePath), r]));
     } finally {

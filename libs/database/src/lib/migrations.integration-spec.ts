@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import { localStack } from '@keelson/testing';
+import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { runMigrations } from './data-source';
+
+const config = {
+  DATABASE_HOST: localStack.postgres.host,
+  DATABASE_PORT: localStack.postgres.port,
+  DATABASE_USER: localStack.postgres.user,
+  DATABASE_PASSWORD: localStack.postgres.password,
+  DATABASE_NAME: localStack.postgres.database,
+  DATABASE_POOL_SIZE: 2,
+};
+
+describe('runMigrations against PostgreSQL', () => {
+  // A fresh schema per run; dropped afterwards.
+  const schema = `it_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+
+  class CreateWidgets1700000000000 implements MigrationInterface {
+    name = 'CreateWidgets1700000000000';
+    async up(runner: QueryRunner): Promise<void> {
+      await runner.query(`CREATE TABLE "${schema}".widgets (id uuid PRIMARY KEY, name text NOT NULL)`);
+    }
+    async down(runner: QueryRunner): Promise<void> {
+      await runner.query(`DROP TABLE "${schema}".widgets`);
+    }
+  }
+
+  const options = { schema, config, migrations: [CreateWidgets1700000000000], applicationName: 'database-it' };
+  const admin = new DataSource({
+    type: 'postgres',
+    host: config.DATABASE_HOST,
+    port: config.DATABASE_PORT,
+    username: config.DATABASE_USER,
+    password: config.DATABASE_PASSWORD,
+    database: config.DATABASE_NAME,
+  });
+
+  beforeAll(() => admin.initialize());
+  afterAll(async () => {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.destroy();
+  });
+
+  it('creates the schema, applies pending migrations once, and records them', async () => {
+    // Two replicas migrating at the same moment: the advisory lock serialises them.
+    const [first, second] = await Promise.all([runMigrations(options), runMigrations(options)]);
+    expect([...first.applied, ...second.applied]).toEqual(['CreateWidgets1700000000000']);
+
+    const tables = (await admin.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [
+      schema,
+    ])) as { table_name: string }[];
+    expect(tables.map((t) => t.table_name)).toEqual(['migrations', 'widgets']);
+
+    const again = await runMigrations(options);
+    expect(again.applied).toEqual([]);
+  });
+});
