@@ -47,9 +47,10 @@ describe('runMigrations against PostgreSQL', () => {
     const [first, second] = await Promise.all([runMigrations(options), runMigrations(options)]);
     expect([...first.applied, ...second.applied]).toEqual(['CreateWidgets1700000000000']);
 
-    const tables = (await admin.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [
-      schema,
-    ])) as { table_name: string }[];
+    const tables = await admin.query<{ table_name: string }[]>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+      [schema],
+    );
     expect(tables.map((t) => t.table_name)).toEqual(['migrations', 'widgets']);
 
     const again = await runMigrations(options);
