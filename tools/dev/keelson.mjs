@@ -165,7 +165,7 @@ async function start() {
     return 1;
   }
   say(`all six services ready in ${seconds(startedAt)}`);
-  console.log(`\n  Gateway:  http://127.0.0.1:8080/api/v1\n`);
+  console.log(`\n  Gateway:  http://127.0.0.1:8080   (public API under /api/v1)\n`);
   for (const { name, port } of children)
     console.log(`  ${name.padEnd(18)} http://127.0.0.1:${port}/health/ready   (logs: .stack/logs/${name}.log)`);
   console.log(

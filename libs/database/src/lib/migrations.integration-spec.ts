@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { localStack } from '@keelson/testing';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { runMigrations } from './data-source';
+import { dataSourceOptions, runMigrations } from './data-source';
 
 const config = {
   DATABASE_HOST: localStack.postgres.host,
@@ -27,14 +27,7 @@ describe('runMigrations against PostgreSQL', () => {
   }
 
   const options = { schema, config, migrations: [CreateWidgets1700000000000], applicationName: 'database-it' };
-  const admin = new DataSource({
-    type: 'postgres',
-    host: config.DATABASE_HOST,
-    port: config.DATABASE_PORT,
-    username: config.DATABASE_USER,
-    password: config.DATABASE_PASSWORD,
-    database: config.DATABASE_NAME,
-  });
+  const admin = new DataSource(dataSourceOptions({ ...options, migrations: [] }));
 
   beforeAll(() => admin.initialize());
   afterAll(async () => {
