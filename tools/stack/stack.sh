@@ -276,17 +276,22 @@ kafka_status() {
 }
 
 # --- commands ---------------------------------------------------------------------------
-components() {
-  if (( $# == 0 )); then printf '%s\n' "${ALL[@]}"; return; fi
+# Checked in the main shell: a `die` inside $(...) would only end the subshell.
+validate_components() {
   local c; for c in "$@"; do
-    case $c in postgres|redis|kafka) echo "$c" ;; *) die "unknown component '$c' (expected postgres, redis or kafka)" ;; esac
+    case $c in postgres|redis|kafka) ;; *) die "unknown component '$c' (expected postgres, redis or kafka)" ;; esac
   done
+}
+
+components() {
+  if (( $# == 0 )); then printf '%s\n' "${ALL[@]}"; else printf '%s\n' "$@"; fi
 }
 
 fn() { case $1 in postgres) echo pg ;; *) echo "$1" ;; esac; }
 
 main() {
   local cmd=${1:-}; shift || true
+  validate_components "$@"
   case $cmd in
     up) for c in $(components "$@"); do "$(fn "$c")_up"; done ;;
     down) for c in $(components "$@" | tac); do "$(fn "$c")_down"; done ;;
