@@ -1,5 +1,5 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { ContractRegistry } from './contract';
 import type { EventEnvelope } from './envelope';
 
@@ -9,9 +9,19 @@ export interface PublishOptions {
   headers?: Record<string, string>;
 }
 
+/** One event bound for one topic; `context` is the trace it belongs to (default: the active one). */
+export interface OutgoingEvent {
+  topic: string;
+  event: EventEnvelope;
+  key?: string;
+  headers?: Record<string, string>;
+  context?: Context;
+}
+
 /**
  * Validates events against their topic contract and publishes them with an idempotent,
- * acks=all producer, carrying the W3C trace context in the record headers.
+ * acks=all producer. Each record gets a producer span (child of its own trace context)
+ * whose W3C `traceparent` travels in the record headers.
  */
 export class EventPublisher {
   private readonly producer: Producer;
@@ -29,45 +39,68 @@ export class EventPublisher {
   }
 
   connect(): Promise<void> {
-    this.connected ??= this.producer.connect();
+    this.connected ??= this.producer.connect().catch((error: unknown) => {
+      this.connected = undefined;
+      throw error;
+    });
     return this.connected;
   }
 
-  /** Publishes events to one topic in one request; resolves once every replica has acknowledged. */
-  async publish(topic: string, events: readonly EventEnvelope[], options: PublishOptions = {}): Promise<void> {
-    const valid = events.map((event) => this.registry.validate(topic, event));
-    const span = trace.getTracer('keelson-messaging').startSpan(`${topic} publish`, {
-      kind: SpanKind.PRODUCER,
-      attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.batch.message_count': valid.length },
-    });
-    const ctx = trace.setSpan(context.active(), span);
+  /** Publishes events to one topic; resolves once every in-sync replica has acknowledged. */
+  publish(topic: string, events: readonly EventEnvelope[], options: PublishOptions = {}): Promise<void> {
+    return this.publishBatch(
+      events.map((event) => ({
+        topic,
+        event,
+        ...(options.key ? { key: options.key } : {}),
+        ...(options.headers ? { headers: options.headers } : {}),
+      })),
+    );
+  }
+
+  /** Publishes events for any number of topics in one request (validated first: all or none are sent). */
+  async publishBatch(items: readonly OutgoingEvent[]): Promise<void> {
+    const valid = items.map((item) => ({ ...item, event: this.registry.validate(item.topic, item.event) }));
+    const tracer = trace.getTracer('keelson-messaging');
+    const spans: Span[] = [];
+    const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
+    for (const item of valid) {
+      const span = tracer.startSpan(
+        `${item.topic} publish`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': item.topic, 'messaging.message.id': item.event.id },
+        },
+        item.context ?? context.active(),
+      );
+      spans.push(span);
+      const traceHeaders: Record<string, string> = {};
+      propagation.inject(trace.setSpan(item.context ?? context.active(), span), traceHeaders);
+      const messages = byTopic.get(item.topic) ?? [];
+      messages.push({
+        key: item.key ?? item.event.subject,
+        value: JSON.stringify({ ...item.event, ...(traceHeaders.traceparent ? { traceparent: traceHeaders.traceparent } : {}) }),
+        headers: {
+          ...item.headers,
+          ...traceHeaders,
+          'content-type': 'application/cloudevents+json',
+          'ce-type': item.event.type,
+          'ce-id': item.event.id,
+        },
+      });
+      byTopic.set(item.topic, messages);
+    }
     try {
       await this.connect();
-      const traceHeaders: Record<string, string> = {};
-      // inject() writes traceparent/tracestate for the producer span into the carrier.
-      propagation.inject(ctx, traceHeaders);
-      await this.producer.send({
-        topic,
-        acks: -1,
-        compression: CompressionTypes.None,
-        messages: valid.map((event) => ({
-          key: options.key ?? event.subject,
-          value: JSON.stringify({ ...event, ...(traceHeaders.traceparent ? { traceparent: traceHeaders.traceparent } : {}) }),
-          headers: {
-            ...options.headers,
-            ...traceHeaders,
-            'content-type': 'application/cloudevents+json',
-            'ce-type': event.type,
-            'ce-id': event.id,
-          },
-        })),
-      });
+      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
     } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      for (const span of spans) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      }
       throw error;
     } finally {
-      span.end();
+      for (const span of spans) span.end();
     }
   }
 

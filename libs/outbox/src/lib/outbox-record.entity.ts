@@ -1,0 +1,39 @@
+import { Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * One event waiting to be published (Debezium outbox columns). `payload` is the full
+ * CloudEvents envelope; `headers` holds the W3C trace context of the transaction that
+ * wrote it. `position` orders events; a partial index keeps the unpublished scan cheap.
+ */
+@Entity({ name: 'outbox' })
+@Index('IDX_outbox_unpublished', ['aggregatetype', 'aggregateid', 'position'], { where: 'published_at IS NULL' })
+export class OutboxRecord {
+  /** The event id: a retried publish carries the same id, so consumers can dedupe. */
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'bigint', unique: true })
+  @Generated('increment')
+  position!: string;
+
+  @Column('text')
+  aggregatetype!: string;
+
+  @Column('text')
+  aggregateid!: string;
+
+  @Column('text')
+  type!: string;
+
+  @Column('jsonb')
+  payload!: Record<string, unknown>;
+
+  @Column('jsonb', { default: () => "'{}'::jsonb" })
+  headers!: Record<string, string>;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ name: 'published_at', type: 'timestamptz', nullable: true })
+  publishedAt!: Date | null;
+}
