@@ -1,19 +1,30 @@
+import { ORDERS_SCHEMA, OrdersDomainModule, ordersEntities, ordersOutboxRoutes } from '@keelson/orders';
+import { OutboxModule, OutboxRecord } from '@keelson/outbox';
 import { platformModules } from '@keelson/runtime';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { SCHEMA, type OrdersConfig } from './config';
+import type { OrdersConfig } from './config';
 
 @Module({})
 export class AppModule {
   static register(config: OrdersConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: platformModules({
-        name: 'orders',
-        config,
-        postgres: { schema: SCHEMA, config },
-        redis: config,
-        kafka: config,
-      }),
+      imports: [
+        ...platformModules({
+          name: 'orders',
+          config,
+          postgres: { schema: ORDERS_SCHEMA, config, entities: [...ordersEntities, OutboxRecord] },
+          redis: config,
+          kafka: config,
+        }),
+        OutboxModule.forRoot({
+          schema: ORDERS_SCHEMA,
+          routes: ordersOutboxRoutes,
+          relay: config.OUTBOX_RELAY_ENABLED,
+          pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+        }),
+        OrdersDomainModule.forRoot({ cacheTtlSeconds: config.CACHE_TTL_SECONDS }),
+      ],
     };
   }
 }

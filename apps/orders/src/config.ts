@@ -1,13 +1,17 @@
-import { baseConfigSchema, healthConfigSchema, postgresConfigSchema, redisConfigSchema, kafkaConfigSchema } from '@keelson/config';
-import type { z } from 'zod';
+import { baseConfigSchema, flag, healthConfigSchema, kafkaConfigSchema, postgresConfigSchema, redisConfigSchema } from '@keelson/config';
+import { z } from 'zod';
 
 export const configSchema = baseConfigSchema(3002)
   .extend(healthConfigSchema.shape)
   .extend(postgresConfigSchema.shape)
   .extend(redisConfigSchema.shape)
-  .extend(kafkaConfigSchema.shape);
-
-/** The PostgreSQL schema this service owns. */
-export const SCHEMA = 'orders';
+  .extend(kafkaConfigSchema.shape)
+  .extend({
+    /** Run the outbox relay in this replica (several may; they share the work). */
+    OUTBOX_RELAY_ENABLED: flag(true),
+    OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+    /** Lifetime of cached single-customer and single-order reads. */
+    CACHE_TTL_SECONDS: z.coerce.number().int().positive().max(86_400).default(300),
+  });
 
 export type OrdersConfig = z.output<typeof configSchema>;

@@ -55,7 +55,7 @@ export class MessagingModule {
           inject: [KAFKA, ContractRegistry],
         },
       ],
-      exports: [Messaging],
+      exports: [Messaging, ContractRegistry],
     };
   }
 }

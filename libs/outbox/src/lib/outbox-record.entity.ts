@@ -1,4 +1,4 @@
-import { Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Generated, Index, PrimaryColumn, Unique } from 'typeorm';
 
 /**
  * One event waiting to be published (Debezium outbox columns). `payload` is the full
@@ -6,13 +6,14 @@ import { Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm';
  * wrote it. `position` orders events; a partial index keeps the unpublished scan cheap.
  */
 @Entity({ name: 'outbox' })
+@Unique('UQ_outbox_position', ['position'])
 @Index('IDX_outbox_unpublished', ['aggregatetype', 'aggregateid', 'position'], { where: 'published_at IS NULL' })
 export class OutboxRecord {
   /** The event id: a retried publish carries the same id, so consumers can dedupe. */
-  @PrimaryColumn('uuid')
+  @PrimaryColumn('uuid', { primaryKeyConstraintName: 'PK_outbox' })
   id!: string;
 
-  @Column({ type: 'bigint', unique: true })
+  @Column({ type: 'bigint' })
   @Generated('increment')
   position!: string;
 

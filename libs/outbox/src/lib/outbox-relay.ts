@@ -91,7 +91,7 @@ export class OutboxRelay {
 
   /** Claims, publishes and marks one batch in one transaction; returns how many were published. */
   async relayOnce(): Promise<number> {
-    const stopTimer = outboxBatchDuration.startTimer();
+    const started = performance.now();
     const published = await this.dataSource.transaction(async (manager) => {
       const rows = await manager.query<ClaimedRow[]>(this.claimSql, [this.options.batchSize ?? 500]);
       if (rows.length === 0) return [];
@@ -106,7 +106,7 @@ export class OutboxRelay {
       await manager.query(this.markSql, [rows.map((r) => r.id)]);
       return rows;
     });
-    stopTimer();
+    if (published.length > 0) outboxBatchDuration.observe((performance.now() - started) / 1_000);
     for (const row of published) outboxPublished.inc({ topic: routeFor(this.options.routes, row.aggregatetype).topic });
     return published.length;
   }

@@ -10,7 +10,8 @@ export interface PlatformOptions {
   name: string;
   config: BaseConfig & { HEALTH_CHECK_TIMEOUT_MS: number };
   /** Each dependency the service uses, with its settings (usually the service's own config). */
-  postgres?: { schema: string; config: PostgresConfig };
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM's own type for entity classes
+  postgres?: { schema: string; config: PostgresConfig; entities?: Function[] };
   redis?: RedisConfig;
   kafka?: KafkaConfig;
 }
@@ -25,7 +26,14 @@ export function platformModules(options: PlatformOptions): DynamicModule[] {
   const modules: DynamicModule[] = [ObservabilityModule.forRoot({ serviceName: name, logLevel: config.LOG_LEVEL })];
   if (postgres) {
     dependencies.push('postgres');
-    modules.push(DatabaseModule.forRoot({ schema: postgres.schema, config: postgres.config, applicationName: name }));
+    modules.push(
+      DatabaseModule.forRoot({
+        schema: postgres.schema,
+        config: postgres.config,
+        applicationName: name,
+        ...(postgres.entities ? { entities: postgres.entities } : {}),
+      }),
+    );
   }
   if (redis) {
     dependencies.push('redis');

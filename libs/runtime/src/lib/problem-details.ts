@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import { IdempotencyKeyReusedError, InvalidCursorError } from '@keelson/database';
 import { currentTraceIds } from '@keelson/observability';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -15,6 +16,22 @@ export interface ProblemDetails {
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/**
+ * Base of the coded errors a service's domain throws. Each service maps its own codes to
+ * a status with an exhaustive switch in `problem()`; the HTTP edge only reads the result.
+ */
+export abstract class DomainError<TCode extends string = string> extends Error {
+  constructor(
+    readonly code: TCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  abstract problem(): { status: number; title: string };
+}
 
 /** A validation failure carrying per-field messages (thrown by the global validation pipe). */
 export class RequestValidationError extends HttpException {
@@ -43,6 +60,16 @@ function httpExceptionDetail(exception: HttpException): string {
 
 /** Maps any error to a problem document; stack traces and unknown errors' messages never reach clients. */
 export function toProblem(error: unknown): ProblemDetails {
+  if (error instanceof DomainError) {
+    const { status, title } = error.problem();
+    return { type: `urn:keelson:problem:${error.code}`, title, status, detail: error.message };
+  }
+  if (error instanceof InvalidCursorError) {
+    return { type: 'urn:keelson:problem:invalid-cursor', title: 'Bad Request', status: 400, detail: error.message };
+  }
+  if (error instanceof IdempotencyKeyReusedError) {
+    return { type: 'urn:keelson:problem:idempotency-key-reused', title: 'Unprocessable Content', status: 422, detail: error.message };
+  }
   if (error instanceof RequestValidationError) {
     return { type: 'about:blank', title: 'Bad Request', status: 400, detail: 'request validation failed', errors: error.errors };
   }

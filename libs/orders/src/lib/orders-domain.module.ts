@@ -1,0 +1,54 @@
+import { IdempotencyStore } from '@keelson/database';
+import { customersTopic, invoicesTopic, ordersTopic, paymentsTopic } from '@keelson/messaging';
+import type { OutboxRoutes } from '@keelson/outbox';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Customer } from './customers/customer.entity';
+import { CustomersController } from './customers/customers.controller';
+import { CustomersService } from './customers/customers.service';
+import { Order, OrderLine } from './orders/order.entity';
+import { OrdersController } from './orders/orders.controller';
+import { OrdersService } from './orders/orders.service';
+import { Product } from './products/product.entity';
+import { ProductsController } from './products/products.controller';
+import { ProductsService } from './products/products.service';
+import { readCacheProviders } from './read-caches';
+
+/** The PostgreSQL schema the orders service owns. */
+export const ORDERS_SCHEMA = 'orders';
+
+export const ordersEntities = [Customer, Product, Order, OrderLine];
+
+/** Which topic each aggregate's events go to. */
+export const ordersOutboxRoutes: OutboxRoutes = {
+  customer: customersTopic,
+  order: ordersTopic,
+  payment: paymentsTopic,
+  invoice: invoicesTopic,
+};
+
+export interface OrdersDomainOptions {
+  cacheTtlSeconds: number;
+}
+
+/** Customers, products and orders: REST under /api/v1, writes through the outbox. */
+@Module({})
+export class OrdersDomainModule {
+  static forRoot(options: OrdersDomainOptions): DynamicModule {
+    return {
+      module: OrdersDomainModule,
+      controllers: [CustomersController, ProductsController, OrdersController],
+      providers: [
+        CustomersService,
+        ProductsService,
+        OrdersService,
+        ...readCacheProviders(options.cacheTtlSeconds),
+        {
+          provide: IdempotencyStore,
+          useFactory: (dataSource: DataSource) => new IdempotencyStore(dataSource, ORDERS_SCHEMA),
+          inject: [DataSource],
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,64 @@
+import { IdempotencyStore, requestFingerprint, type Page } from '@keelson/database';
+import { etagOf, expectedVersion, IdempotencyKey, IfMatch, sendOutcome } from '@keelson/runtime';
+import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { IdParam } from '../customers/customers.dto';
+import { CreateOrderDto, ListOrdersQuery, TransitionParams, type OrderView } from './orders.dto';
+import { OrdersService } from './orders.service';
+
+const BASE = '/api/v1/orders';
+
+@ApiTags('orders')
+@Controller('api/v1/orders')
+export class OrdersController {
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly idempotency: IdempotencyStore,
+  ) {}
+
+  @Post()
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  async create(@Body() body: CreateOrderDto, @IdempotencyKey() key: string | undefined, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    const outcome = await this.idempotency.execute(key, requestFingerprint('POST', BASE, body), async (manager) => {
+      const order = await this.orders.create(manager, body);
+      return { status: 201, body: order, headers: { location: `${BASE}/${order.id}`, etag: etagOf(order.version) } };
+    });
+    return sendOutcome(reply, outcome);
+  }
+
+  @Get()
+  list(@Query() query: ListOrdersQuery): Promise<Page<OrderView>> {
+    return this.orders.list(query);
+  }
+
+  @Get(':id')
+  async get(@Param() { id }: IdParam, @Res({ passthrough: true }) reply: FastifyReply): Promise<OrderView> {
+    const order = await this.orders.get(id);
+    void reply.header('etag', etagOf(order.version));
+    return order;
+  }
+
+  /** confirm, fulfil or cancel; `If-Match` is optional here (the state machine already refuses stale moves). */
+  @Post(':id/:action')
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiHeader({ name: 'If-Match', required: false })
+  async transition(
+    @Param() { id, action }: TransitionParams,
+    @IdempotencyKey() key: string | undefined,
+    @IfMatch() ifMatch: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const version = ifMatch === undefined ? undefined : expectedVersion(ifMatch);
+    const outcome = await this.idempotency.execute(
+      key,
+      requestFingerprint('POST', `${BASE}/${id}/${action}`, { ifMatch: ifMatch ?? null }),
+      async (manager) => {
+        const order = await this.orders.transition(manager, id, action, version);
+        return { status: 200, body: order, headers: { etag: etagOf(order.version) } };
+      },
+    );
+    await this.orders.invalidate(id);
+    return sendOutcome(reply, outcome);
+  }
+}

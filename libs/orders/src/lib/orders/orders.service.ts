@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { decodeCursor, toPage, type Page } from '@keelson/database';
+import { createEvent } from '@keelson/messaging';
+import { metricsRegistry } from '@keelson/observability';
+import { OutboxWriter } from '@keelson/outbox';
+import { Injectable } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { DataSource, IsNull, type EntityManager } from 'typeorm';
+import { Customer } from '../customers/customer.entity';
+import { OrdersError, OrdersErrorCode } from '../errors';
+import { MAX_AMOUNT_MINOR } from '../money';
+import { ProductsService } from '../products/products.service';
+import { OrderCache } from '../read-caches';
+import { Order, OrderLine } from './order.entity';
+import { allowedActions, nextStatus, type OrderAction } from './order-state';
+import type { CreateOrderDto, ListOrdersQuery, OrderView } from './orders.dto';
+
+const ordersCreated = new Counter({ name: 'orders_created_total', help: 'Orders created.', registers: [metricsRegistry] });
+const orderTransitions = new Counter({
+  name: 'order_transitions_total',
+  help: 'Order state transitions, by source and target status.',
+  labelNames: ['from', 'to'] as const,
+  registers: [metricsRegistry],
+});
+
+export function orderView(order: Order): OrderView {
+  return {
+    id: order.id,
+    customerId: order.customerId,
+    status: order.status,
+    currency: order.currency,
+    totalMinor: order.totalMinor,
+    lines: [...order.lines]
+      .sort((a, b) => a.position - b.position)
+      .map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceMinor: l.unitPriceMinor })),
+    allowedActions: allowedActions(order.status).filter((a) => a !== 'pay'),
+    version: order.version,
+    createdAt: order.createdAt.toISOString(),
+    updatedAt: order.updatedAt.toISOString(),
+  };
+}
+
+@Injectable()
+export class OrdersService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly products: ProductsService,
+    private readonly outbox: OutboxWriter,
+    private readonly cache: OrderCache,
+  ) {}
+
+  /** Prices come from the catalogue at the time of ordering, never from the client. */
+  async create(manager: EntityManager, input: CreateOrderDto): Promise<OrderView> {
+    const customer = await manager.findOneBy(Customer, { id: input.customerId, deletedAt: IsNull() });
+    if (!customer) throw new OrdersError(OrdersErrorCode.CustomerNotFound, `customer ${input.customerId} does not exist`);
+    if (customer.status !== 'active')
+      throw new OrdersError(OrdersErrorCode.CustomerNotActive, `customer ${customer.id} is ${customer.status}`);
+    const catalogue = await this.products.forOrder(
+      manager,
+      input.lines.map((l) => l.productId),
+    );
+    const orderId = randomUUID();
+    let total = 0;
+    const lines = input.lines.map((line, position) => {
+      const product = catalogue.get(line.productId);
+      if (!product)
+        throw new OrdersError(OrdersErrorCode.ProductNotFound, `line ${position + 1}: product ${line.productId} does not exist`);
+      if (!product.active)
+        throw new OrdersError(OrdersErrorCode.ProductNotActive, `line ${position + 1}: product ${product.sku} is not for sale`);
+      if (product.currency !== input.currency) {
+        throw new OrdersError(
+          OrdersErrorCode.CurrencyMismatch,
+          `line ${position + 1}: product ${product.sku} is priced in ${product.currency}, the order is in ${input.currency}`,
+        );
+      }
+      total += product.priceMinor * line.quantity;
+      return manager.create(OrderLine, {
+        id: randomUUID(),
+        orderId,
+        productId: product.id,
+        quantity: line.quantity,
+        unitPriceMinor: product.priceMinor,
+        position,
+      });
+    });
+    if (total > MAX_AMOUNT_MINOR)
+      throw new OrdersError(OrdersErrorCode.AmountOverflow, `the order total ${total} exceeds ${MAX_AMOUNT_MINOR} minor units`);
+
+    await manager.insert(Order, { id: orderId, customerId: customer.id, status: 'pending', currency: input.currency, totalMinor: total });
+    await manager.insert(OrderLine, lines);
+    const order = await this.load(manager, orderId);
+    await this.outbox.append(manager, [
+      createEvent({
+        type: 'orders.order.created.v1',
+        source: 'orders',
+        subject: order.id,
+        aggregatetype: 'order',
+        aggregateversion: order.version,
+        data: {
+          orderId: order.id,
+          customerId: order.customerId,
+          status: 'pending',
+          lines: lines.map((l) => ({
+            productId: l.productId,
+            quantity: l.quantity,
+            unitPrice: { amountMinor: l.unitPriceMinor, currency: order.currency },
+          })),
+          total: { amountMinor: order.totalMinor, currency: order.currency },
+        },
+      }),
+    ]);
+    ordersCreated.inc();
+    return orderView(order);
+  }
+
+  async get(id: string): Promise<OrderView> {
+    const view = await this.cache.getOrLoad(id, async () => {
+      const order = await this.dataSource.getRepository(Order).findOne({ where: { id }, relations: { lines: true } });
+      return order ? orderView(order) : undefined;
+    });
+    if (!view) throw new OrdersError(OrdersErrorCode.OrderNotFound, `order ${id} does not exist`);
+    return view;
+  }
+
+  /**
+   * Applies a state-machine action under a row lock, so of two concurrent transitions
+   * exactly one wins; the other sees the new state (409) or a stale version (412).
+   */
+  async transition(manager: EntityManager, id: string, action: OrderAction, expectedVersion?: number): Promise<OrderView> {
+    const locked = await manager.findOne(Order, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!locked) throw new OrdersError(OrdersErrorCode.OrderNotFound, `order ${id} does not exist`);
+    if (expectedVersion !== undefined && locked.version !== expectedVersion) {
+      throw new OrdersError(
+        OrdersErrorCode.VersionMismatch,
+        `order ${id} is at version ${locked.version}, not ${expectedVersion}; read it again`,
+      );
+    }
+    const to = nextStatus(locked.status, action);
+    if (!to) {
+      const allowed = allowedActions(locked.status).filter((a) => a !== 'pay');
+      throw new OrdersError(
+        OrdersErrorCode.IllegalTransition,
+        `cannot ${action} an order that is ${locked.status}${allowed.length ? `; allowed: ${allowed.join(', ')}` : '; it is final'}`,
+      );
+    }
+    const from = locked.status;
+    await manager.update(Order, { id }, { status: to }); // TypeORM bumps the version column
+    const order = await this.load(manager, id);
+    await this.outbox.append(manager, [
+      createEvent({
+        type: 'orders.order.status-changed.v1',
+        source: 'orders',
+        subject: id,
+        aggregatetype: 'order',
+        aggregateversion: order.version,
+        data: { orderId: id, customerId: order.customerId, from, to },
+      }),
+    ]);
+    orderTransitions.inc({ from, to });
+    return orderView(order);
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id); filter by customer and status. */
+  async list(query: ListOrdersQuery): Promise<Page<OrderView>> {
+    const limit = query.limit ?? 50;
+    const qb = this.dataSource.getRepository(Order).createQueryBuilder('o').leftJoinAndSelect('o.lines', 'l');
+    const ids = this.dataSource.getRepository(Order).createQueryBuilder('o').select('o.id', 'id').addSelect('o.created_at', 'created_at');
+    if (query.customerId) ids.andWhere('o.customer_id = :customerId', { customerId: query.customerId });
+    if (query.status) ids.andWhere('o.status = :status', { status: query.status });
+    if (query.cursor) {
+      const [createdAt, id] = decodeCursor(query.cursor, 2);
+      ids.andWhere('(o.created_at, o.id) < (:createdAt, :id)', { createdAt, id });
+    }
+    const page = await ids
+      .orderBy('o.created_at', 'DESC')
+      .addOrderBy('o.id', 'DESC')
+      .limit(limit + 1)
+      .getRawMany<{ id: string; created_at: Date }>();
+    const orders = page.length === 0 ? [] : await qb.where('o.id IN (:...ids)', { ids: page.map((r) => r.id) }).getMany();
+    const byId = new Map(orders.map((o) => [o.id, o]));
+    const sorted = page.map((r) => byId.get(r.id)).filter((o): o is Order => o !== undefined);
+    const result = toPage(sorted, limit, (o) => [o.createdAt.toISOString(), o.id]);
+    return { items: result.items.map(orderView), nextCursor: result.nextCursor };
+  }
+
+  invalidate(id: string): Promise<void> {
+    return this.cache.invalidate(id);
+  }
+
+  private load(manager: EntityManager, id: string): Promise<Order> {
+    return manager.findOneOrFail(Order, { where: { id }, relations: { lines: true } });
+  }
+}
