@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import { createKafka, headersToStrings } from '@keelson/messaging';
+import { freePort, localStack, ServiceProcess, stack, waitFor } from '@keelson/testing';
+import type { Kafka } from 'kafkajs';
+
+// Black-box tests of the orders service: a real process on the real stack, driven over HTTP,
+// with its events read back from Kafka.
+
+interface Response<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+describe('orders service API', () => {
+  let sut: ServiceProcess;
+  let kafka: Kafka;
+  const run = randomUUID().slice(0, 8);
+
+  async function api<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response<T>> {
+    const response = await fetch(`${sut.url}/api/v1${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  const email = (name: string) => `${name}-${randomUUID().slice(0, 8)}@${run}.example.com`;
+  const newCustomer = async () => (await api<{ id: string }>('POST', '/customers', { email: email('c'), name: 'Test Customer' })).body.id;
+  const newProduct = async (priceMinor = 1250, currency = 'EUR') =>
+    (await api<{ id: string }>('POST', '/products', { sku: `SKU-${randomUUID().slice(0, 12)}`, name: 'Widget', priceMinor, currency })).body
+      .id;
+  const newOrder = async (customerId: string, productId: string, quantity = 2) =>
+    api<{ id: string; status: string; version: number; totalMinor: number }>('POST', '/orders', {
+      customerId,
+      currency: 'EUR',
+      lines: [{ productId, quantity }],
+    });
+
+  /** Reads a topic from the beginning with a fresh group until `predicate` holds for what was collected. */
+  async function readEvents(
+    topic: string,
+    predicate: (
+      events: { type: string; subject: string; id: string; aggregateversion: number; data: Record<string, unknown> }[],
+    ) => boolean,
+    timeoutMs = 30_000,
+  ) {
+    const consumer = kafka.consumer({ groupId: `orders-it-${randomUUID()}` });
+    const events: {
+      type: string;
+      subject: string;
+      id: string;
+      aggregateversion: number;
+      data: Record<string, unknown>;
+      traceparent?: string;
+    }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        events.push({
+          ...(JSON.parse(message.value?.toString() ?? '{}') as (typeof events)[number]),
+          traceparent: headersToStrings(message.headers).traceparent,
+        });
+        return Promise.resolve();
+      },
+    });
+    try {
+      return await waitFor(`events on ${topic}`, () => Promise.resolve(predicate(events) ? events : undefined), { timeoutMs });
+    } finally {
+      await consumer.disconnect();
+    }
+  }
+
+  beforeAll(async () => {
+    const migrate = ServiceProcess.start('apps/orders/src/main', {}, await freePort(), ['migrate']);
+    expect((await migrate.exited).code).toBe(0);
+    sut = ServiceProcess.start('apps/orders/src/main', { OUTBOX_POLL_INTERVAL_MS: '200' }, await freePort());
+    await sut.ready();
+    kafka = createKafka({ clientId: 'orders-it', brokers: [...localStack.kafka.brokers] });
+  });
+
+  afterAll(async () => {
+    await stack('up', 'kafka');
+    await sut.stop();
+  });
+
+  it('runs an order from creation through confirmation to cancellation, with its events on Kafka in order', async () => {
+    const customerId = await newCustomer();
+    const productId = await newProduct(1999);
+    const created = await newOrder(customerId, productId, 3);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'pending', totalMinor: 5997, currency: 'EUR', version: 1 });
+    expect(created.headers.get('location')).toBe(`/api/v1/orders/${created.body.id}`);
+    const orderId = created.body.id;
+
+    expect((await api('POST', `/orders/${orderId}/confirm`)).body).toMatchObject({
+      status: 'confirmed',
+      version: 2,
+      allowedActions: ['cancel'],
+    });
+    expect((await api('POST', `/orders/${orderId}/cancel`)).body).toMatchObject({ status: 'cancelled', version: 3, allowedActions: [] });
+    const illegal = await api('POST', `/orders/${orderId}/confirm`);
+    expect(illegal.status).toBe(409);
+    expect(illegal.body.detail).toBe('cannot confirm an order that is cancelled; it is final');
+
+    const events = (await readEvents('orders.events.v1', (all) => all.filter((e) => e.subject === orderId).length >= 3)).filter(
+      (e) => e.subject === orderId,
+    );
+    expect(events.map((e) => [e.type, e.aggregateversion])).toEqual([
+      ['orders.order.created.v1', 1],
+      ['orders.order.status-changed.v1', 2],
+      ['orders.order.status-changed.v1', 3],
+    ]);
+    expect(events[2]?.data).toMatchObject({ from: 'confirmed', to: 'cancelled', customerId });
+    const customerEvents = await readEvents('customers.events.v1', (all) => all.some((e) => e.subject === customerId));
+    expect(customerEvents.find((e) => e.subject === customerId)?.type).toBe('customers.customer.created.v1');
+  });
+
+  it('answers a retried POST with the same Idempotency-Key with the first response, and a different body with 422', async () => {
+    const key = randomUUID();
+    const body = { email: email('idem'), name: 'Once Only' };
+    const first = await api<{ id: string }>('POST', '/customers', body, { 'idempotency-key': key });
+    const retry = await api<{ id: string }>('POST', '/customers', body, { 'idempotency-key': key });
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.headers.get('location')).toBe(first.headers.get('location'));
+
+    const reused = await api('POST', '/customers', { ...body, name: 'Someone Else' }, { 'idempotency-key': key });
+    expect(reused.status).toBe(422);
+    expect(reused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  it('creates exactly one order when the same request races with itself', async () => {
+    const customerId = await newCustomer();
+    const productId = await newProduct();
+    const key = randomUUID();
+    const body = { customerId, currency: 'EUR', lines: [{ productId, quantity: 1 }] };
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () => api<{ id: string }>('POST', '/orders', body, { 'idempotency-key': key })),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 8 }, () => 201));
+    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+    const listed = await api<{ items: unknown[] }>('GET', `/orders?customerId=${customerId}`);
+    expect(listed.body.items).toHaveLength(1);
+  });
+
+  it('lets exactly one of two concurrent updates win', async () => {
+    const customerId = await newCustomer();
+    const read = await api('GET', `/customers/${customerId}`);
+    const etag = read.headers.get('etag') ?? '';
+    const [a, b] = await Promise.all([
+      api('PATCH', `/customers/${customerId}`, { name: 'Writer A' }, { 'if-match': etag }),
+      api('PATCH', `/customers/${customerId}`, { name: 'Writer B' }, { 'if-match': etag }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 412]);
+    const winner = a.status === 200 ? 'Writer A' : 'Writer B';
+    expect((await api('GET', `/customers/${customerId}`)).body).toMatchObject({ name: winner, version: 2 });
+    expect((await api('PATCH', `/customers/${customerId}`, { name: 'No etag' })).status).toBe(428);
+
+    const orderId = (await newOrder(customerId, await newProduct())).body.id;
+    const transitions = await Promise.all([api('POST', `/orders/${orderId}/confirm`), api('POST', `/orders/${orderId}/confirm`)]);
+    expect(transitions.map((t) => t.status).sort()).toEqual([200, 409]);
+  });
+
+  it.each<[string, string, unknown, string]>([
+    ['unknown field', '/customers', { email: 'x@example.com', name: 'X', isAdmin: true }, 'isAdmin'],
+    ['malformed e-mail', '/customers', { email: 'not-an-email', name: 'X' }, 'email'],
+    ['negative price', '/products', { sku: 'NEG-1', name: 'X', priceMinor: -1, currency: 'EUR' }, 'priceMinor'],
+    ['overflowing price', '/products', { sku: 'BIG-1', name: 'X', priceMinor: 1e16, currency: 'EUR' }, 'priceMinor'],
+    ['fractional price', '/products', { sku: 'FRAC-1', name: 'X', priceMinor: 10.5, currency: 'EUR' }, 'priceMinor'],
+    ['unknown currency', '/products', { sku: 'CUR-1', name: 'X', priceMinor: 100, currency: 'EURO' }, 'currency'],
+    ['malformed id', '/orders', { customerId: '42', currency: 'EUR', lines: [{ productId: randomUUID(), quantity: 1 }] }, 'customerId'],
+    ['empty order', '/orders', { customerId: randomUUID(), currency: 'EUR', lines: [] }, 'lines'],
+    [
+      'zero quantity',
+      '/orders',
+      { customerId: randomUUID(), currency: 'EUR', lines: [{ productId: randomUUID(), quantity: 0 }] },
+      'lines.0.quantity',
+    ],
+  ])('rejects %s with 400 naming the field', async (_case, path, body, field) => {
+    const response = await api<{ errors: { field: string; message: string }[] }>('POST', path, body);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.body.errors.map((e) => e.field)).toContain(field);
+  });
+
+  it('answers unknown ids with 404, malformed ids with 400, and a currency mismatch with 422', async () => {
+    expect((await api('GET', `/orders/${randomUUID()}`)).status).toBe(404);
+    expect((await api('GET', `/customers/${randomUUID()}`)).status).toBe(404);
+    expect((await api('GET', '/customers/not-a-uuid')).status).toBe(400);
+    const customerId = await newCustomer();
+    const usd = await newProduct(500, 'USD');
+    const mismatch = await api('POST', '/orders', { customerId, currency: 'EUR', lines: [{ productId: usd, quantity: 1 }] });
+    expect(mismatch.status).toBe(422);
+    expect(mismatch.body.detail).toMatch(/priced in USD, the order is in EUR/);
+    const missing = await api('POST', '/orders', { customerId: randomUUID(), currency: 'EUR', lines: [{ productId: usd, quantity: 1 }] });
+    expect(missing.status).toBe(404);
+  });
+
+  it('pages through a customer’s orders with a cursor, newest first, without gaps or repeats', async () => {
+    const customerId = await newCustomer();
+    const productId = await newProduct();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) ids.push((await newOrder(customerId, productId)).body.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Response<{ items: { id: string }[]; nextCursor: string | null }> = await api(
+        'GET',
+        `/orders?customerId=${customerId}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((o) => o.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    expect((await api('GET', '/orders?cursor=garbage')).status).toBe(400);
+  });
+
+  it('serves a cached order and never the state before a transition', async () => {
+    const orderId = (await newOrder(await newCustomer(), await newProduct())).body.id;
+    expect((await api('GET', `/orders/${orderId}`)).body).toMatchObject({ status: 'pending' });
+    expect((await api('GET', `/orders/${orderId}`)).body).toMatchObject({ status: 'pending' }); // from Redis
+    await api('POST', `/orders/${orderId}/confirm`);
+    const after = await api('GET', `/orders/${orderId}`);
+    expect(after.body).toMatchObject({ status: 'confirmed', version: 2 });
+    expect(after.headers.get('etag')).toBe('"2"');
+    const metrics = await (await fetch(`${sut.url}/metrics`)).text();
+    expect(metrics).toMatch(/cache_lookups_total\{cache="orders:order",result="hit",service="orders"\} [1-9]/);
+  });
+
+  it('accepts orders while Kafka is down and publishes every event once it is back', async () => {
+    const customerId = await newCustomer();
+    const productId = await newProduct();
+    await stack('down', 'kafka');
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 20; i += 1) {
+        const created = await newOrder(customerId, productId);
+        expect(created.status).toBe(201);
+        ids.push(created.body.id);
+      }
+    } finally {
+      await stack('up', 'kafka');
+    }
+    const events = await readEvents('orders.events.v1', (all) => ids.every((id) => all.some((e) => e.subject === id)), 90_000);
+    const ours = events.filter((e) => ids.includes(e.subject));
+    expect(new Set(ours.map((e) => e.subject))).toEqual(new Set(ids));
+  });
+});
