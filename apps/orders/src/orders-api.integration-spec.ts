@@ -124,6 +124,108 @@ describe('orders service API', () => {
     expect(customerEvents.find((e) => e.subject === customerId)?.type).toBe('customers.customer.created.v1');
   });
 
+  it('takes an order through payment, invoice and fulfilment', async () => {
+    const customerId = await newCustomer();
+    const created = await newOrder(customerId, await newProduct(2500), 2);
+    const orderId = created.body.id;
+    await api('POST', `/orders/${orderId}/confirm`);
+
+    const partial = await api<{ balance: { owedMinor: number }; invoiceId?: string }>('POST', '/payments', {
+      orderId,
+      kind: 'capture',
+      amountMinor: 2000,
+      currency: 'EUR',
+    });
+    expect(partial.status).toBe(201);
+    expect(partial.body.balance.owedMinor).toBe(3000);
+    expect(partial.body.invoiceId).toBeUndefined();
+    expect((await api('GET', `/orders/${orderId}`)).body).toMatchObject({ status: 'confirmed' });
+
+    const tooMuch = await api('POST', '/payments', { orderId, kind: 'capture', amountMinor: 3001, currency: 'EUR' });
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.detail).toBe(`capture of 3001 exceeds the 3000 still owed on order ${orderId}`);
+
+    const rest = await api<{ balance: { owedMinor: number; refundableMinor: number }; invoiceId: string }>('POST', '/payments', {
+      orderId,
+      kind: 'capture',
+      amountMinor: 3000,
+      currency: 'EUR',
+    });
+    expect(rest.body.balance).toEqual({ owedMinor: 0, refundableMinor: 5000 });
+    expect((await api('GET', `/orders/${orderId}`)).body).toMatchObject({ status: 'paid', version: 3, allowedActions: ['fulfil'] });
+    const invoice = await api<{ number: string; totalMinor: number; orderId: string }>('GET', `/invoices/${rest.body.invoiceId}`);
+    expect(invoice.body).toMatchObject({ orderId, totalMinor: 5000, currency: 'EUR' });
+    expect(invoice.body.number).toMatch(new RegExp(`^${new Date().getUTCFullYear()}-\\d{6}$`));
+
+    expect((await api('POST', `/orders/${orderId}/fulfil`)).body).toMatchObject({ status: 'fulfilled', version: 4 });
+    const refund = await api<{ balance: { refundableMinor: number } }>('POST', '/payments', {
+      orderId,
+      kind: 'refund',
+      amountMinor: 1500,
+      currency: 'EUR',
+    });
+    expect(refund.body.balance.refundableMinor).toBe(3500);
+    expect((await api('POST', '/payments', { orderId, kind: 'refund', amountMinor: 3501, currency: 'EUR' })).status).toBe(422);
+
+    const orderEvents = (await readEvents('orders.events.v1', (all) => all.filter((e) => e.subject === orderId).length >= 4)).filter(
+      (e) => e.subject === orderId,
+    );
+    expect(orderEvents.map((e) => [e.data.from ?? null, e.data.to ?? e.data.status])).toEqual([
+      [null, 'pending'],
+      ['pending', 'confirmed'],
+      ['confirmed', 'paid'],
+      ['paid', 'fulfilled'],
+    ]);
+    const paymentEvents = await readEvents('payments.events.v1', (all) => all.filter((e) => e.data.orderId === orderId).length >= 3);
+    // Each payment is its own aggregate (own key, maybe another partition): compare as a set.
+    expect(
+      paymentEvents
+        .filter((e) => e.data.orderId === orderId)
+        .map((e) => e.type)
+        .sort(),
+    ).toEqual(['payments.payment.captured.v1', 'payments.payment.captured.v1', 'payments.payment.refunded.v1']);
+    const invoiceEvents = await readEvents('invoices.events.v1', (all) => all.some((e) => e.data.orderId === orderId));
+    expect(invoiceEvents.find((e) => e.data.orderId === orderId)?.data).toMatchObject({ number: invoice.body.number });
+  });
+
+  it('refuses to take payment before confirmation or in another currency', async () => {
+    const orderId = (await newOrder(await newCustomer(), await newProduct())).body.id;
+    const early = await api('POST', '/payments', { orderId, kind: 'capture', amountMinor: 100, currency: 'EUR' });
+    expect(early.status).toBe(409);
+    expect(early.body.detail).toMatch(/only confirmed orders take payment/);
+    await api('POST', `/orders/${orderId}/confirm`);
+    expect((await api('POST', '/payments', { orderId, kind: 'capture', amountMinor: 100, currency: 'USD' })).status).toBe(422);
+    expect((await api('POST', '/payments', { orderId, kind: 'capture', amountMinor: 0, currency: 'EUR' })).status).toBe(400);
+    expect((await api('POST', '/payments', { orderId: randomUUID(), kind: 'capture', amountMinor: 10, currency: 'EUR' })).status).toBe(404);
+  });
+
+  it('numbers invoices without gaps when many orders are paid at once', async () => {
+    const customerId = await newCustomer();
+    const productId = await newProduct(700);
+    const orderIds: string[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      const id = (await newOrder(customerId, productId, 1)).body.id;
+      await api('POST', `/orders/${id}/confirm`);
+      orderIds.push(id);
+    }
+    // One payment fails on purpose (over-capture) in the middle of the race: it must not burn a number.
+    const paid = await Promise.all([
+      ...orderIds.map((orderId) =>
+        api<{ invoiceId: string }>('POST', '/payments', { orderId, kind: 'capture', amountMinor: 700, currency: 'EUR' }),
+      ),
+      api('POST', '/payments', { orderId: orderIds[0], kind: 'capture', amountMinor: 701, currency: 'EUR' }),
+    ]);
+    expect(paid.filter((p) => p.status === 201)).toHaveLength(12);
+    const numbers = await Promise.all(
+      paid
+        .filter((p) => p.status === 201)
+        .map(async (p) => (await api<{ number: string }>('GET', `/invoices/${String(p.body.invoiceId)}`)).body.number),
+    );
+    const sequences = numbers.map((n) => Number(n.split('-')[1])).sort((a, b) => a - b);
+    const first = sequences[0] ?? 0;
+    expect(sequences).toEqual(Array.from({ length: 12 }, (_, i) => first + i));
+  });
+
   it('answers a retried POST with the same Idempotency-Key with the first response, and a different body with 422', async () => {
     const key = randomUUID();
     const body = { email: email('idem'), name: 'Once Only' };

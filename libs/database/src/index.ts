@@ -10,3 +10,4 @@ export {
   type IdempotentOutcome,
   type StoredResponse,
 } from './lib/idempotency';
+export { pendingSchemaChanges } from './lib/schema-check';

@@ -8,6 +8,10 @@ export enum OrdersErrorCode {
   ProductSkuTaken = 'product-sku-taken',
   ProductNotActive = 'product-not-active',
   OrderNotFound = 'order-not-found',
+  PaymentNotFound = 'payment-not-found',
+  InvoiceNotFound = 'invoice-not-found',
+  PaymentNotAllowed = 'payment-not-allowed',
+  AmountExceedsBalance = 'amount-exceeds-balance',
   IllegalTransition = 'illegal-transition',
   CurrencyMismatch = 'currency-mismatch',
   AmountOverflow = 'amount-overflow',
@@ -21,15 +25,19 @@ export class OrdersError extends DomainError<OrdersErrorCode> {
       case OrdersErrorCode.CustomerNotFound:
       case OrdersErrorCode.ProductNotFound:
       case OrdersErrorCode.OrderNotFound:
+      case OrdersErrorCode.PaymentNotFound:
+      case OrdersErrorCode.InvoiceNotFound:
         return { status: 404, title: 'Not Found' };
       case OrdersErrorCode.CustomerEmailTaken:
       case OrdersErrorCode.ProductSkuTaken:
       case OrdersErrorCode.IllegalTransition:
+      case OrdersErrorCode.PaymentNotAllowed:
         return { status: 409, title: 'Conflict' };
       case OrdersErrorCode.CustomerNotActive:
       case OrdersErrorCode.ProductNotActive:
       case OrdersErrorCode.CurrencyMismatch:
       case OrdersErrorCode.AmountOverflow:
+      case OrdersErrorCode.AmountExceedsBalance:
         return { status: 422, title: 'Unprocessable Content' };
       case OrdersErrorCode.VersionMismatch:
         return { status: 412, title: 'Precondition Failed' };

@@ -13,11 +13,17 @@ import { Product } from './products/product.entity';
 import { ProductsController } from './products/products.controller';
 import { ProductsService } from './products/products.service';
 import { readCacheProviders } from './read-caches';
+import { Invoice, InvoiceCounter } from './invoices/invoice.entity';
+import { InvoicesController } from './invoices/invoices.controller';
+import { InvoicesService } from './invoices/invoices.service';
+import { Payment } from './payments/payment.entity';
+import { PaymentsController } from './payments/payments.controller';
+import { PaymentsService } from './payments/payments.service';
 
 /** The PostgreSQL schema the orders service owns. */
 export const ORDERS_SCHEMA = 'orders';
 
-export const ordersEntities = [Customer, Product, Order, OrderLine];
+export const ordersEntities = [Customer, Product, Order, OrderLine, Payment, Invoice, InvoiceCounter];
 
 /** Which topic each aggregate's events go to. */
 export const ordersOutboxRoutes: OutboxRoutes = {
@@ -31,17 +37,19 @@ export interface OrdersDomainOptions {
   cacheTtlSeconds: number;
 }
 
-/** Customers, products and orders: REST under /api/v1, writes through the outbox. */
+/** Customers, products, orders, payments and invoices: REST under /api/v1, writes through the outbox. */
 @Module({})
 export class OrdersDomainModule {
   static forRoot(options: OrdersDomainOptions): DynamicModule {
     return {
       module: OrdersDomainModule,
-      controllers: [CustomersController, ProductsController, OrdersController],
+      controllers: [CustomersController, ProductsController, OrdersController, PaymentsController, InvoicesController],
       providers: [
         CustomersService,
         ProductsService,
         OrdersService,
+        PaymentsService,
+        InvoicesService,
         ...readCacheProviders(options.cacheTtlSeconds),
         {
           provide: IdempotencyStore,

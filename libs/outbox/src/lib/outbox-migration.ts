@@ -17,7 +17,7 @@ export async function createOutboxTable(runner: QueryRunner): Promise<void> {
     "aggregateid" text NOT NULL,
     "type" text NOT NULL,
     "payload" jsonb NOT NULL,
-    "headers" jsonb NOT NULL DEFAULT '{}'::jsonb,
+    "headers" jsonb NOT NULL,
     "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
     "published_at" TIMESTAMP WITH TIME ZONE,
     CONSTRAINT "UQ_outbox_position" UNIQUE ("position"),

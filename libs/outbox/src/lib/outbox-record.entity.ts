@@ -29,7 +29,7 @@ export class OutboxRecord {
   @Column('jsonb')
   payload!: Record<string, unknown>;
 
-  @Column('jsonb', { default: () => "'{}'::jsonb" })
+  @Column('jsonb')
   headers!: Record<string, string>;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })

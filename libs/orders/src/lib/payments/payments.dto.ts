@@ -1,0 +1,58 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { IsCurrency, MAX_AMOUNT_MINOR } from '../money';
+import type { PaymentKind } from './payment.entity';
+
+export class CreatePaymentDto {
+  @ApiProperty()
+  @IsUUID('all', { message: 'orderId must be a UUID' })
+  orderId!: string;
+
+  @ApiProperty({ enum: ['capture', 'refund'] })
+  @IsIn(['capture', 'refund'], { message: 'kind must be capture or refund' })
+  kind!: PaymentKind;
+
+  @ApiProperty({ description: 'Amount in minor units (cents)', example: 2599 })
+  @IsInt({ message: 'amountMinor must be an integer number of minor units (e.g. cents)' })
+  @Min(1, { message: 'amountMinor must be at least 1' })
+  @Max(MAX_AMOUNT_MINOR)
+  amountMinor!: number;
+
+  @ApiProperty({ example: 'EUR' })
+  @IsCurrency()
+  currency!: string;
+}
+
+export class ListPaymentsQuery {
+  @ApiProperty()
+  @IsUUID('all', { message: 'orderId must be a UUID' })
+  orderId!: string;
+
+  @ApiPropertyOptional({ default: 50, maximum: 200 })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value))
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Length(1, 512)
+  cursor?: string;
+}
+
+export interface PaymentView {
+  id: string;
+  orderId: string;
+  kind: PaymentKind;
+  amountMinor: number;
+  currency: string;
+  createdAt: string;
+  /** What the order still owes after this payment, and what can still be refunded. */
+  balance: { owedMinor: number; refundableMinor: number };
+  /** Set when this capture settled the order: the invoice it issued. */
+  invoiceId?: string;
+}
