@@ -15,8 +15,12 @@ export class OutboxWriter {
     private readonly routes: OutboxRoutes,
     private readonly registry: ContractRegistry,
   ) {
-    this.insertSql = `INSERT INTO "${schema.replace(/"/g, '""')}".outbox (id, aggregatetype, aggregateid, type, payload, headers)
-      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[])`;
+    // One round trip: the rows, and a NOTIFY that is delivered at commit and dropped on rollback.
+    this.insertSql = `WITH inserted AS (
+        INSERT INTO "${schema.replace(/"/g, '""')}".outbox (id, aggregatetype, aggregateid, type, payload, headers)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[])
+        RETURNING 1)
+      SELECT pg_notify($7, count(*)::text) FROM inserted`;
   }
 
   async append(manager: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
@@ -32,8 +36,7 @@ export class OutboxWriter {
       rows.map((e) => e.type),
       rows.map((e) => JSON.stringify(e)),
       rows.map(() => JSON.stringify(headers)),
+      outboxChannel(this.schema),
     ]);
-    // Delivered at commit, dropped on rollback: wakes the relay without waiting for its poll.
-    await manager.query('SELECT pg_notify($1, $2)', [outboxChannel(this.schema), String(rows.length)]);
   }
 }

@@ -86,9 +86,29 @@ export class OrdersService {
     if (total > MAX_AMOUNT_MINOR)
       throw new OrdersError(OrdersErrorCode.AmountOverflow, `the order total ${total} exceeds ${MAX_AMOUNT_MINOR} minor units`);
 
-    await manager.insert(Order, { id: orderId, customerId: customer.id, status: 'pending', currency: input.currency, totalMinor: total });
+    const now = new Date();
+    const order = manager.create(Order, {
+      id: orderId,
+      customerId: customer.id,
+      status: 'pending',
+      currency: input.currency,
+      totalMinor: total,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+      lines,
+    });
+    await manager.insert(Order, {
+      id: order.id,
+      customerId: order.customerId,
+      status: order.status,
+      currency: order.currency,
+      totalMinor: order.totalMinor,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
     await manager.insert(OrderLine, lines);
-    const order = await this.load(manager, orderId);
     await this.outbox.append(manager, [
       createEvent({
         type: 'orders.order.created.v1',

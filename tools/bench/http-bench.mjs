@@ -1,0 +1,82 @@
+// Load measurement on 127.0.0.1 with autocannon: throughput and latency percentiles
+// (p50/p95/p99 from our own HDR histogram of every 2xx response), for a bounded time.
+import autocannon from 'autocannon';
+import hdr from 'hdr-histogram-js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+
+/**
+ * Runs one measurement. `requests` (optional) is autocannon's request list, for bodies that
+ * change per request. A short warm-up run is discarded first.
+ */
+export async function measure({
+  name,
+  url,
+  method = 'GET',
+  body,
+  headers = {},
+  connections = 32,
+  durationSeconds = 10,
+  warmupSeconds = 2,
+  requests,
+}) {
+  const base = {
+    url,
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    connections,
+    ...(body ? { body: JSON.stringify(body) } : {}),
+    ...(requests ? { requests } : {}),
+  };
+  if (warmupSeconds > 0) await autocannon({ ...base, duration: warmupSeconds });
+  const latencies = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const instance = autocannon({ ...base, duration: durationSeconds });
+  instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
+    if (statusCode >= 200 && statusCode < 300) latencies.recordValue(Math.max(1, Math.round(responseTimeMs * 1_000)));
+  });
+  const result = await instance;
+  const ms = (percentile) => latencies.getValueAtPercentile(percentile) / 1_000;
+  return {
+    name,
+    requestsPerSecond: result.requests.total / durationSeconds,
+    p50Ms: ms(50),
+    p95Ms: ms(95),
+    p99Ms: ms(99),
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    total: result.requests.total,
+  };
+}
+
+/** A bare Fastify 5 server in its own process: the same-machine, same-run baseline. */
+export async function startBareFastify() {
+  const child = spawn(process.execPath, [new URL('./bare-fastify.mjs', import.meta.url).pathname], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = await once(child.stdout, 'data');
+  const { port } = JSON.parse(line.toString());
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+const fmt = (n, digits = 1) => n.toFixed(digits).padStart(9);
+
+/** Prints one row per measurement, with the throughput ratio to its baseline row. */
+export function printTable(rows) {
+  console.log(
+    `${'measurement'.padEnd(52)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p95 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'errors'.padStart(7)} ${'non2xx'.padStart(7)}  vs baseline`,
+  );
+  for (const row of rows) {
+    const ratio = row.baseline
+      ? `${((row.requestsPerSecond / row.baseline.requestsPerSecond) * 100).toFixed(1)}% of ${row.baseline.name}`
+      : '(baseline)';
+    console.log(
+      `${row.name.padEnd(52)} ${fmt(row.requestsPerSecond, 0)} ${fmt(row.p50Ms, 2)} ${fmt(row.p95Ms, 2)} ${fmt(row.p99Ms, 2)} ${String(row.errors).padStart(7)} ${String(row.non2xx).padStart(7)}  ${ratio}`,
+    );
+  }
+}
