@@ -296,6 +296,20 @@ describe('orders service API', () => {
     expect(response.body.errors.map((e) => e.field)).toContain(field);
   });
 
+  it('updates a product price with If-Match; orders keep the price they were created with', async () => {
+    const customerId = await newCustomer();
+    const productId = await newProduct(1000);
+    const before = await newOrder(customerId, productId, 1);
+    const read = await api('GET', `/products/${productId}`);
+    const changed = await api('PATCH', `/products/${productId}`, { priceMinor: 1200 }, { 'if-match': read.headers.get('etag') ?? '' });
+    expect(changed.body).toMatchObject({ priceMinor: 1200, version: 2 });
+    expect((await api('PATCH', `/products/${productId}`, { priceMinor: 1300 }, { 'if-match': '"1"' })).status).toBe(412);
+    expect((await api('GET', `/orders/${before.body.id}`)).body).toMatchObject({ totalMinor: 1000 });
+    expect((await newOrder(customerId, productId, 1)).body.totalMinor).toBe(1200);
+    await api('PATCH', `/products/${productId}`, { active: false }, { 'if-match': '"2"' });
+    expect((await newOrder(customerId, productId, 1)).status).toBe(422);
+  });
+
   it('answers unknown ids with 404, malformed ids with 400, and a currency mismatch with 422', async () => {
     expect((await api('GET', `/orders/${randomUUID()}`)).status).toBe(404);
     expect((await api('GET', `/customers/${randomUUID()}`)).status).toBe(404);

@@ -1,10 +1,11 @@
 import { IdempotencyStore, requestFingerprint, type Page } from '@keelson/database';
-import { etagOf, IdempotencyKey, sendOutcome } from '@keelson/runtime';
-import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { etagOf, expectedVersion, IdempotencyKey, IfMatch, sendOutcome } from '@keelson/runtime';
+import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdParam } from '../customers/customers.dto';
-import { CreateProductDto, ListProductsQuery, type ProductView } from './products.dto';
+import { DataSource } from 'typeorm';
+import { CreateProductDto, ListProductsQuery, UpdateProductDto, type ProductView } from './products.dto';
 import { ProductsService } from './products.service';
 
 const BASE = '/api/v1/products';
@@ -15,6 +16,7 @@ export class ProductsController {
   constructor(
     private readonly products: ProductsService,
     private readonly idempotency: IdempotencyStore,
+    private readonly dataSource: DataSource,
   ) {}
 
   @Post()
@@ -37,7 +39,23 @@ export class ProductsController {
   }
 
   @Get(':id')
-  get(@Param() { id }: IdParam): Promise<ProductView> {
-    return this.products.get(id);
+  async get(@Param() { id }: IdParam, @Res({ passthrough: true }) reply: FastifyReply): Promise<ProductView> {
+    const product = await this.products.get(id);
+    void reply.header('etag', etagOf(product.version));
+    return product;
+  }
+
+  @Patch(':id')
+  @ApiHeader({ name: 'If-Match', required: true, description: 'ETag from your last read' })
+  async update(
+    @Param() { id }: IdParam,
+    @Body() body: UpdateProductDto,
+    @IfMatch() ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ProductView> {
+    const version = expectedVersion(ifMatch);
+    const product = await this.dataSource.transaction((manager) => this.products.update(manager, id, version, body));
+    void reply.header('etag', etagOf(product.version));
+    return product;
   }
 }

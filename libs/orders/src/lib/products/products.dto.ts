@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { IsCurrency, MAX_AMOUNT_MINOR } from '../money';
 
 export class CreateProductDto {
@@ -24,6 +24,28 @@ export class CreateProductDto {
   @ApiProperty({ example: 'EUR' })
   @IsCurrency()
   currency!: string;
+}
+
+/** Price changes apply to orders created afterwards; existing orders keep the price they were created with. */
+export class UpdateProductDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @IsString()
+  @Length(1, 200)
+  name?: string;
+
+  @ApiPropertyOptional({ description: 'Price in minor units (cents)' })
+  @IsOptional()
+  @IsInt({ message: 'priceMinor must be an integer number of minor units (e.g. cents)' })
+  @Min(0)
+  @Max(MAX_AMOUNT_MINOR)
+  priceMinor?: number;
+
+  @ApiPropertyOptional({ description: 'false takes the product off sale' })
+  @IsOptional()
+  @IsBoolean()
+  active?: boolean;
 }
 
 export class ListProductsQuery {

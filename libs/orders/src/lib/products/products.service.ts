@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, In, QueryFailedError, type EntityManager } from 'typeorm';
 import { OrdersError, OrdersErrorCode } from '../errors';
 import { Product } from './product.entity';
-import type { CreateProductDto, ListProductsQuery, ProductView } from './products.dto';
+import type { CreateProductDto, ListProductsQuery, ProductView, UpdateProductDto } from './products.dto';
 
 export const productView = (p: Product): ProductView => ({
   id: p.id,
@@ -38,6 +38,21 @@ export class ProductsService {
       throw error;
     }
     return productView(await manager.findOneByOrFail(Product, { id: product.id }));
+  }
+
+  async update(manager: EntityManager, id: string, expectedVersion: number, changes: UpdateProductDto): Promise<ProductView> {
+    const product = await manager.findOne(Product, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!product) throw new OrdersError(OrdersErrorCode.ProductNotFound, `product ${id} does not exist`);
+    if (product.version !== expectedVersion) {
+      throw new OrdersError(
+        OrdersErrorCode.VersionMismatch,
+        `product ${id} is at version ${product.version}, not ${expectedVersion}; read it again`,
+      );
+    }
+    if (changes.name !== undefined) product.name = changes.name;
+    if (changes.priceMinor !== undefined) product.priceMinor = changes.priceMinor;
+    if (changes.active !== undefined) product.active = changes.active;
+    return productView(await manager.save(Product, product));
   }
 
   async get(id: string): Promise<ProductView> {
