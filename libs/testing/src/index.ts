@@ -1,4 +1,4 @@
 export { waitFor } from './lib/wait-for';
-export { localStack, repoRoot, stack, type StackComponent } from './lib/local-stack';
+export { localPostgresConfig, localStack, repoRoot, stack, type StackComponent } from './lib/local-stack';
 export { freePort, ServiceProcess, type ExitResult } from './lib/service-process';
 export { SERVICES, type ServiceName } from './lib/services';

@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { localStack } from '@keelson/testing';
+import { localPostgresConfig } from '@keelson/testing';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { dataSourceOptions, runMigrations } from './data-source';
 
-const config = {
-  DATABASE_HOST: localStack.postgres.host,
-  DATABASE_PORT: localStack.postgres.port,
-  DATABASE_USER: localStack.postgres.user,
-  DATABASE_PASSWORD: localStack.postgres.password,
-  DATABASE_NAME: localStack.postgres.database,
-  DATABASE_POOL_SIZE: 2,
-};
+const config = localPostgresConfig(2);
 
 describe('runMigrations against PostgreSQL', () => {
   // A fresh schema per run; dropped afterwards.

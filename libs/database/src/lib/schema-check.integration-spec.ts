@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { localStack } from '@keelson/testing';
+import { localPostgresConfig } from '@keelson/testing';
 import { Column, DataSource, Entity, PrimaryColumn, type MigrationInterface, type QueryRunner } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { dataSourceOptions } from './data-source';
@@ -43,14 +43,7 @@ class CreateGadgetsWithoutWeight1700000000002 implements MigrationInterface {
   }
 }
 
-const config = {
-  DATABASE_HOST: localStack.postgres.host,
-  DATABASE_PORT: localStack.postgres.port,
-  DATABASE_USER: localStack.postgres.user,
-  DATABASE_PASSWORD: localStack.postgres.password,
-  DATABASE_NAME: localStack.postgres.database,
-  DATABASE_POOL_SIZE: 2,
-};
+const config = localPostgresConfig(2);
 
 describe('pendingSchemaChanges', () => {
   const schema = `it_check_${randomUUID().replace(/-/g, '').slice(0, 8)}`;

@@ -1,6 +1,6 @@
 import { pendingSchemaChanges } from '@keelson/database';
 import { OutboxRecord } from '@keelson/outbox';
-import { localStack } from '@keelson/testing';
+import { localPostgresConfig } from '@keelson/testing';
 import { ordersMigrations } from './migrations';
 import { ORDERS_SCHEMA, ordersEntities } from './orders-domain.module';
 
@@ -13,14 +13,7 @@ describe('orders schema', () => {
       applicationName: 'orders-schema-check',
       entities: [...ordersEntities, OutboxRecord],
       migrations: ordersMigrations,
-      config: {
-        DATABASE_HOST: localStack.postgres.host,
-        DATABASE_PORT: localStack.postgres.port,
-        DATABASE_USER: localStack.postgres.user,
-        DATABASE_PASSWORD: localStack.postgres.password,
-        DATABASE_NAME: localStack.postgres.database,
-        DATABASE_POOL_SIZE: 2,
-      },
+      config: localPostgresConfig(2),
     });
     expect(pending).toEqual([]);
   });

@@ -14,7 +14,7 @@ import {
   type TopicContract,
 } from '@keelson/messaging';
 import { startTracing, type TracingHandle } from '@keelson/observability';
-import { localStack, stack, waitFor } from '@keelson/testing';
+import { localPostgresConfig, localStack, stack, waitFor } from '@keelson/testing';
 import type { Kafka } from 'kafkajs';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { z } from 'zod';
@@ -23,14 +23,7 @@ import { OutboxRelay } from './outbox-relay';
 import { OutboxWriter } from './outbox-writer';
 
 const schema = `it_outbox_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
-const config = {
-  DATABASE_HOST: localStack.postgres.host,
-  DATABASE_PORT: localStack.postgres.port,
-  DATABASE_USER: localStack.postgres.user,
-  DATABASE_PASSWORD: localStack.postgres.password,
-  DATABASE_NAME: localStack.postgres.database,
-  DATABASE_POOL_SIZE: 10,
-};
+const config = localPostgresConfig(10);
 
 class CreateOutbox1700000000000 implements MigrationInterface {
   name = 'CreateOutbox1700000000000';

@@ -13,6 +13,16 @@ export const localStack = {
   kafka: { brokers: ['127.0.0.1:9092'] },
 } as const;
 
+/** The local PostgreSQL as the services' `DATABASE_*` config. */
+export const localPostgresConfig = (poolSize = 4) => ({
+  DATABASE_HOST: localStack.postgres.host,
+  DATABASE_PORT: localStack.postgres.port,
+  DATABASE_USER: localStack.postgres.user,
+  DATABASE_PASSWORD: localStack.postgres.password,
+  DATABASE_NAME: localStack.postgres.database,
+  DATABASE_POOL_SIZE: poolSize,
+});
+
 export type StackComponent = 'postgres' | 'redis' | 'kafka';
 
 /** Runs `tools/stack/stack.sh <command> <components>` (the same script `npm start` uses). */

@@ -1,6 +1,7 @@
+import { PageQuery } from '../page-query';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { IsEmail, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import type { CustomerStatus } from './customer.entity';
 
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -41,7 +42,7 @@ export class UpdateCustomerDto {
   status?: CustomerStatus;
 }
 
-export class ListCustomersQuery {
+export class ListCustomersQuery extends PageQuery {
   @ApiPropertyOptional()
   @IsOptional()
   @Transform(lowerCased)
@@ -52,20 +53,6 @@ export class ListCustomersQuery {
   @IsOptional()
   @IsIn(['active', 'suspended'])
   status?: CustomerStatus;
-
-  @ApiPropertyOptional({ default: 50, maximum: 200 })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value))
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor from the previous page' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 512)
-  cursor?: string;
 }
 
 export class IdParam {

@@ -4,9 +4,9 @@ import { createEvent } from '@keelson/messaging';
 import { metricsRegistry } from '@keelson/observability';
 import { OutboxWriter } from '@keelson/outbox';
 import { Injectable } from '@nestjs/common';
+import { PageQuery } from '../page-query';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { IsOptional, IsUUID } from 'class-validator';
 import { Counter } from 'prom-client';
 import { DataSource, type EntityManager } from 'typeorm';
 import { OrdersError, OrdersErrorCode } from '../errors';
@@ -25,25 +25,11 @@ export interface InvoiceView {
   issuedAt: string;
 }
 
-export class ListInvoicesQuery {
+export class ListInvoicesQuery extends PageQuery {
   @ApiPropertyOptional()
   @IsOptional()
   @IsUUID('all', { message: 'orderId must be a UUID' })
   orderId?: string;
-
-  @ApiPropertyOptional({ default: 50, maximum: 200 })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value))
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Length(1, 512)
-  cursor?: string;
 }
 
 export class InvoiceIdParam {

@@ -1,6 +1,7 @@
+import { PageQuery } from '../page-query';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min, ValidateNested } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsUUID, Max, Min, ValidateNested } from 'class-validator';
 import { IsCurrency } from '../money';
 import type { OrderAction, OrderStatus } from './order-state';
 
@@ -33,7 +34,7 @@ export class CreateOrderDto {
   lines!: OrderLineInput[];
 }
 
-export class ListOrdersQuery {
+export class ListOrdersQuery extends PageQuery {
   @ApiPropertyOptional()
   @IsOptional()
   @IsUUID('all', { message: 'customerId must be a UUID' })
@@ -43,20 +44,6 @@ export class ListOrdersQuery {
   @IsOptional()
   @IsIn(['pending', 'confirmed', 'paid', 'fulfilled', 'cancelled'])
   status?: OrderStatus;
-
-  @ApiPropertyOptional({ default: 50, maximum: 200 })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value))
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Length(1, 512)
-  cursor?: string;
 }
 
 export class TransitionParams {

@@ -1,6 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { PageQuery } from '../page-query';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsInt, IsUUID, Max, Min } from 'class-validator';
 import { IsCurrency, MAX_AMOUNT_MINOR } from '../money';
 import type { PaymentKind } from './payment.entity';
 
@@ -24,24 +24,10 @@ export class CreatePaymentDto {
   currency!: string;
 }
 
-export class ListPaymentsQuery {
+export class ListPaymentsQuery extends PageQuery {
   @ApiProperty()
   @IsUUID('all', { message: 'orderId must be a UUID' })
   orderId!: string;
-
-  @ApiPropertyOptional({ default: 50, maximum: 200 })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value))
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Length(1, 512)
-  cursor?: string;
 }
 
 export interface PaymentView {

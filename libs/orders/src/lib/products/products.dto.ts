@@ -1,3 +1,4 @@
+import { PageQuery } from '../page-query';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
@@ -48,21 +49,7 @@ export class UpdateProductDto {
   active?: boolean;
 }
 
-export class ListProductsQuery {
-  @ApiPropertyOptional({ default: 50, maximum: 200 })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value))
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Length(1, 512)
-  cursor?: string;
-}
+export class ListProductsQuery extends PageQuery {}
 
 export interface ProductView {
   id: string;
