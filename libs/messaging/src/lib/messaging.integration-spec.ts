@@ -66,11 +66,11 @@ describe('messaging against a real Kafka broker', () => {
   });
 
   /** Starts a consumer group that records what it handles, or throws `fail` from the handler. */
-  async function consume(topic: string, options: { fail?: (event: EventEnvelope) => Error; maxAttempts?: number } = {}) {
+  async function consume(topic: string, options: { fail?: (event: EventEnvelope) => Error; maxAttempts?: number; groupId?: string } = {}) {
     const received: Received[] = [];
     let attempts = 0;
     const sut = new EventConsumer(kafka, registry, publisher, {
-      groupId: `messaging-it-${randomUUID()}`,
+      groupId: options.groupId ?? `messaging-it-${randomUUID()}`,
       topics: [topic],
       fromBeginning: true,
       maxAttempts: options.maxAttempts ?? 3,
@@ -169,5 +169,33 @@ describe('messaging against a real Kafka broker', () => {
     const [letter] = await readDeadLetters(1);
     expect(letter?.headers[DLQ_HEADERS.reason]).toBe(`probe ${event.subject} is unknown`);
     expect(consumer.attempts()).toBe(1);
+  });
+
+  it('finishes the record in hand and commits it when stopped mid-handler', async () => {
+    const groupId = `messaging-it-${randomUUID()}`;
+    let started = 0;
+    let finished = 0;
+    const slow = new EventConsumer(kafka, registry, publisher, {
+      groupId,
+      topics: [probes.topic],
+      fromBeginning: true,
+      handler: async () => {
+        started += 1;
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        finished += 1;
+      },
+    });
+    await slow.start();
+    await publisher.publish(probes.topic, [ping()]);
+    await waitFor('the handler to start', () => Promise.resolve(started === 1 ? true : undefined), { timeoutMs: 30_000 });
+    await slow.stop(); // what SIGTERM does through Messaging.close()
+    expect(finished).toBe(1);
+
+    // The same group, restarted, must not see the record again: its offset was committed.
+    const again = await consume(probes.topic, { groupId });
+    const sentinel = ping();
+    await publisher.publish(probes.topic, [sentinel]);
+    await waitFor('the next record', () => Promise.resolve(again.received.length > 0 ? true : undefined));
+    expect(again.received.map((r) => r.event.id)).toEqual([sentinel.id]);
   });
 });
