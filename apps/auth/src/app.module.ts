@@ -1,19 +1,34 @@
+import { AUTH_SCHEMA, AuthDomainModule, authEntities, authOutboxRoutes } from '@keelson/auth';
+import { OutboxModule, OutboxRecord } from '@keelson/outbox';
 import { platformModules } from '@keelson/runtime';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { SCHEMA, type AuthConfig } from './config';
+import type { AuthConfig } from './config';
 
 @Module({})
 export class AppModule {
   static register(config: AuthConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: platformModules({
-        name: 'auth',
-        config,
-        postgres: { schema: SCHEMA, config },
-        redis: config,
-        kafka: config,
-      }),
+      imports: [
+        ...platformModules({
+          name: 'auth',
+          config,
+          postgres: { schema: AUTH_SCHEMA, config, entities: [...authEntities, OutboxRecord] },
+          redis: config,
+          kafka: config,
+        }),
+        OutboxModule.forRoot({ schema: AUTH_SCHEMA, routes: authOutboxRoutes, relay: true }),
+        AuthDomainModule.forRoot({
+          issuer: config.AUTH_ISSUER,
+          jwksCacheSeconds: config.JWKS_CACHE_SECONDS,
+          rotationCheckIntervalMs: config.KEY_ROTATION_CHECK_SECONDS * 1_000,
+          keyPolicy: {
+            rotationIntervalMs: config.KEY_ROTATION_INTERVAL_SECONDS * 1_000,
+            jwksCacheMs: config.JWKS_CACHE_SECONDS * 1_000,
+            verifyGraceMs: (config.ACCESS_TOKEN_TTL_SECONDS + config.CLOCK_SKEW_SECONDS) * 1_000,
+          },
+        }),
+      ],
     };
   }
 }

@@ -1,13 +1,22 @@
-import { baseConfigSchema, healthConfigSchema, postgresConfigSchema, redisConfigSchema, kafkaConfigSchema } from '@keelson/config';
-import type { z } from 'zod';
+import { baseConfigSchema, healthConfigSchema, kafkaConfigSchema, postgresConfigSchema, redisConfigSchema } from '@keelson/config';
+import { z } from 'zod';
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const configSchema = baseConfigSchema(3001)
   .extend(healthConfigSchema.shape)
   .extend(postgresConfigSchema.shape)
   .extend(redisConfigSchema.shape)
-  .extend(kafkaConfigSchema.shape);
-
-/** The PostgreSQL schema this service owns. */
-export const SCHEMA = 'auth';
+  .extend(kafkaConfigSchema.shape)
+  .extend({
+    /** `iss` of issued tokens and base of the published metadata URLs: the public gateway URL. */
+    AUTH_ISSUER: z.url().default('http://127.0.0.1:8080'),
+    ACCESS_TOKEN_TTL_SECONDS: seconds(900),
+    CLOCK_SKEW_SECONDS: seconds(60),
+    /** How long clients may cache the JWKS; a new key is published at least this long before it signs. */
+    JWKS_CACHE_SECONDS: seconds(300),
+    KEY_ROTATION_INTERVAL_SECONDS: seconds(7 * 24 * 3600),
+    KEY_ROTATION_CHECK_SECONDS: seconds(60),
+  });
 
 export type AuthConfig = z.output<typeof configSchema>;

@@ -1,12 +1,12 @@
-import { migrateService } from '@keelson/runtime';
+import { AUTH_SCHEMA, authMigrations } from '@keelson/auth';
 import { authTopic } from '@keelson/messaging';
-import { SCHEMA, type AuthConfig } from './config';
-import { migrations } from './migrations';
+import { migrateService } from '@keelson/runtime';
+import type { AuthConfig } from './config';
 
 export function migrate(config: AuthConfig): Promise<Record<string, unknown>> {
   return migrateService({
     name: 'auth',
-    postgres: { schema: SCHEMA, config, migrations },
+    postgres: { schema: AUTH_SCHEMA, config, migrations: authMigrations },
     kafka: { config, produces: [authTopic] },
   });
 }
