@@ -22,6 +22,8 @@ export class AppModule {
           issuer: config.AUTH_ISSUER,
           jwksCacheSeconds: config.JWKS_CACHE_SECONDS,
           rotationCheckIntervalMs: config.KEY_ROTATION_CHECK_SECONDS * 1_000,
+          accessTokens: { audience: config.AUTH_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
+          maxConcurrentHashes: config.AUTH_MAX_CONCURRENT_HASHES,
           keyPolicy: {
             rotationIntervalMs: config.KEY_ROTATION_INTERVAL_SECONDS * 1_000,
             jwksCacheMs: config.JWKS_CACHE_SECONDS * 1_000,

@@ -11,7 +11,11 @@ export const configSchema = baseConfigSchema(3001)
   .extend({
     /** `iss` of issued tokens and base of the published metadata URLs: the public gateway URL. */
     AUTH_ISSUER: z.url().default('http://127.0.0.1:8080'),
+    /** `aud` of issued access tokens: the API the gateway fronts. */
+    AUTH_AUDIENCE: z.string().min(1).default('keelson-api'),
     ACCESS_TOKEN_TTL_SECONDS: seconds(900),
+    /** argon2id hashes computed at once (each takes ~19 MiB and a libuv thread). */
+    AUTH_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(4),
     CLOCK_SKEW_SECONDS: seconds(60),
     /** How long clients may cache the JWKS; a new key is published at least this long before it signs. */
     JWKS_CACHE_SECONDS: seconds(300),

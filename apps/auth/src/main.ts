@@ -8,4 +8,5 @@ void runService({
   configSchema,
   appModule: async (config) => (await import('./app.module')).AppModule.register(config),
   migrate: async (config) => (await import('./migrate')).migrate(config),
+  commands: { seed: async (config) => (await import('./seed')).seed(config) },
 });

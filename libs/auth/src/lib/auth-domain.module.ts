@@ -6,27 +6,35 @@ import { KeyRing } from './keys/key-ring';
 import type { KeyPolicy } from './keys/key-policy';
 import { KeyRotationScheduler } from './keys/key-rotation.scheduler';
 import { SigningKey } from './keys/signing-key.entity';
+import { ClientsService } from './clients/clients.service';
+import { OAuthClient } from './clients/oauth-client.entity';
+import { PasswordHasher } from './clients/password-hasher';
+import { TokenController } from './tokens/token.controller';
+import { TokenIssuer, type AccessTokenSettings } from './tokens/token-issuer';
 import { AUTH_SERVER_SETTINGS, WellKnownController, type AuthServerSettings } from './keys/well-known.controller';
 
 /** The PostgreSQL schema the auth service owns. */
 export const AUTH_SCHEMA = 'auth';
 
-export const authEntities = [SigningKey];
+export const authEntities = [SigningKey, OAuthClient];
 
 export const authOutboxRoutes: OutboxRoutes = { 'signing-key': authTopic };
 
 export interface AuthDomainOptions extends AuthServerSettings {
   keyPolicy: KeyPolicy;
   rotationCheckIntervalMs: number;
+  accessTokens: Omit<AccessTokenSettings, 'issuer'>;
+  /** Most argon2id hashes computed at once; more wait in a queue. */
+  maxConcurrentHashes: number;
 }
 
-/** Signing keys with scheduled rotation, the JWKS and the authorization-server metadata. */
+/** Signing keys with scheduled rotation, the JWKS, the metadata, clients and the token endpoint. */
 @Module({})
 export class AuthDomainModule {
   static forRoot(options: AuthDomainOptions): DynamicModule {
     return {
       module: AuthDomainModule,
-      controllers: [WellKnownController],
+      controllers: [WellKnownController, TokenController],
       providers: [
         { provide: AUTH_SERVER_SETTINGS, useValue: { issuer: options.issuer, jwksCacheSeconds: options.jwksCacheSeconds } },
         {
@@ -34,13 +42,20 @@ export class AuthDomainModule {
           useFactory: (dataSource: DataSource, outbox: OutboxWriter) => new KeyRing(dataSource, outbox, options.keyPolicy),
           inject: [DataSource, OutboxWriter],
         },
+        { provide: PasswordHasher, useFactory: () => new PasswordHasher(options.maxConcurrentHashes) },
+        ClientsService,
+        {
+          provide: TokenIssuer,
+          useFactory: (keys: KeyRing) => new TokenIssuer(keys, { issuer: options.issuer, ...options.accessTokens }),
+          inject: [KeyRing],
+        },
         {
           provide: KeyRotationScheduler,
           useFactory: (keys: KeyRing) => new KeyRotationScheduler(keys, options.rotationCheckIntervalMs),
           inject: [KeyRing],
         },
       ],
-      exports: [KeyRing],
+      exports: [KeyRing, ClientsService],
     };
   }
 }

@@ -13,6 +13,7 @@ export interface ProblemDetails {
   instance?: string;
   traceId?: string;
   errors?: readonly { field: string; message: string }[];
+  [extension: string]: unknown;
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -31,6 +32,16 @@ export abstract class DomainError<TCode extends string = string> extends Error {
   }
 
   abstract problem(): { status: number; title: string };
+
+  /** Extra members for the problem document (RFC 9457 §3.2), e.g. OAuth's `error`. */
+  extensions(): Record<string, unknown> {
+    return {};
+  }
+
+  /** Extra response headers, e.g. `WWW-Authenticate` on a 401. */
+  headers(): Record<string, string> {
+    return {};
+  }
 }
 
 /** A validation failure carrying per-field messages (thrown by the global validation pipe). */
@@ -62,7 +73,7 @@ function httpExceptionDetail(exception: HttpException): string {
 export function toProblem(error: unknown): ProblemDetails {
   if (error instanceof DomainError) {
     const { status, title } = error.problem();
-    return { type: `urn:keelson:problem:${error.code}`, title, status, detail: error.message };
+    return { type: `urn:keelson:problem:${error.code}`, title, status, detail: error.message, ...error.extensions() };
   }
   if (error instanceof InvalidCursorError) {
     return { type: 'urn:keelson:problem:invalid-cursor', title: 'Bad Request', status: 400, detail: error.message };
@@ -94,6 +105,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const ids = currentTraceIds();
     const problem: ProblemDetails = { ...toProblem(exception), instance: request.url, ...(ids ? { traceId: ids.traceId } : {}) };
     if (problem.status >= 500) this.logger.error({ err: exception, traceId: ids?.traceId }, 'unhandled error');
+    if (exception instanceof DomainError) void reply.headers(exception.headers());
     void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
   }
 }

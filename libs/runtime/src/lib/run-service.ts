@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type BaseConfig } from '@keelson/config';
 import type { DynamicModule } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { z } from 'zod';
 
 export interface ServiceDefinition<S extends z.ZodObject> {
@@ -10,6 +11,10 @@ export interface ServiceDefinition<S extends z.ZodObject> {
   appModule: (config: z.output<S>) => Promise<DynamicModule>;
   /** Applies the service's migrations and provisions its topics (the `migrate` command). */
   migrate?: (config: z.output<S>) => Promise<Record<string, unknown>>;
+  /** Further one-shot commands (`main.js <name>`), e.g. a seed; each prints its JSON result. */
+  commands?: Record<string, (config: z.output<S>) => Promise<Record<string, unknown>>>;
+  /** Adjusts the HTTP server before it listens, e.g. registers a body parser. */
+  configure?: (app: NestFastifyApplication) => Promise<void>;
 }
 
 export function fail(name: string, message: string): never {
@@ -32,18 +37,25 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
       // Loaded only now, after instrument.ts started tracing, so Fastify's http is patched.
       return (await import('./serve')).serve(definition, config);
     case 'migrate':
-      return migrate(definition, config);
-    default:
-      fail(definition.name, `unknown command "${command}" (expected serve or migrate)`);
+      return oneShot(definition.name, 'migrate', () => (definition.migrate ? definition.migrate(config) : Promise.resolve({})));
+    default: {
+      const run = definition.commands?.[command];
+      if (!run)
+        fail(
+          definition.name,
+          `unknown command "${command}" (expected ${['serve', 'migrate', ...Object.keys(definition.commands ?? {})].join(', ')})`,
+        );
+      return oneShot(definition.name, command, () => run(config));
+    }
   }
 }
 
-async function migrate<S extends z.ZodObject>(definition: ServiceDefinition<S>, config: z.output<S>): Promise<void> {
+async function oneShot(name: string, command: string, run: () => Promise<Record<string, unknown>>): Promise<void> {
   try {
-    const report = definition.migrate ? await definition.migrate(config) : {};
-    process.stdout.write(`${JSON.stringify({ service: definition.name, msg: 'migrate done', ...report })}\n`);
+    const report = await run();
+    process.stdout.write(`${JSON.stringify({ service: name, msg: `${command} done`, ...report })}\n`);
     process.exit(0);
   } catch (error) {
-    fail(definition.name, `migrate failed: ${(error as Error).message}`);
+    fail(name, `${command} failed: ${(error as Error).message}`);
   }
 }

@@ -52,6 +52,7 @@ export async function serve<S extends z.ZodObject>(definition: ServiceDefinition
   );
   fastify.get('/openapi.json', (_request, reply) => reply.send(openapi));
 
+  if (definition.configure) await definition.configure(app);
   installShutdown(definition.name, app, { graceMs: config.SHUTDOWN_GRACE_MS, drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS }, logger);
   await app.listen(config.PORT, config.HOST);
   logger.log(

@@ -25,6 +25,9 @@ export interface RotationResult {
  * PostgreSQL advisory lock), the published JWKS, and the key that signs now.
  */
 export class KeyRing {
+  private cached: { readAt: number; keys: SigningKey[] } | undefined;
+  private readonly imported = new Map<string, KeyLike | Uint8Array>();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
@@ -34,7 +37,7 @@ export class KeyRing {
 
   /** Runs one rotation step if due; returns immediately (doing nothing) if another replica holds the lock. */
   async rotate(): Promise<RotationResult | 'locked'> {
-    return this.dataSource.transaction(async (manager) => {
+    const result = await this.dataSource.transaction(async (manager): Promise<RotationResult | 'locked'> => {
       const [lock] = await manager.query<{ locked: boolean }[]>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
         ROTATION_LOCK,
       ]);
@@ -60,6 +63,8 @@ export class KeyRing {
         }
       }
     });
+    if (result !== 'locked' && result.created) this.cached = undefined; // committed: re-read on next use
+    return result;
   }
 
   /** Public keys to publish: pending, active and retired (not expired). */
@@ -69,12 +74,26 @@ export class KeyRing {
     return keys.filter((k) => keyState(k, now) !== 'expired').map((k) => ({ ...k.publicJwk, kid: k.kid, use: 'sig', alg: k.alg }));
   }
 
-  /** The key that signs now, or undefined before the first rotation ran. */
-  async signingKey(): Promise<{ kid: string; key: KeyLike | Uint8Array } | undefined> {
-    const keys = await this.dataSource.getRepository(SigningKey).find();
-    const current = signingKeyAt(keys, this.clock());
+  /**
+   * The key that signs now, or undefined before the first rotation ran. The key list is
+   * re-read at most every `cacheMs` (successors are planned a JWKS cache lifetime ahead,
+   * so a few seconds of staleness never picks the wrong key); imported keys are kept.
+   */
+  async signingKey(cacheMs = 5_000): Promise<{ kid: string; key: KeyLike | Uint8Array } | undefined> {
+    const now = this.clock();
+    let cached = this.cached;
+    if (!cached || cached.keys.length === 0 || now.getTime() - cached.readAt > cacheMs || now.getTime() < cached.readAt) {
+      cached = { readAt: now.getTime(), keys: await this.dataSource.getRepository(SigningKey).find() };
+      this.cached = cached;
+    }
+    const current = signingKeyAt(cached.keys, now);
     if (!current) return undefined;
-    return { kid: current.kid, key: await importJWK(current.privateJwk, current.alg) };
+    let key = this.imported.get(current.kid);
+    if (!key) {
+      key = await importJWK(current.privateJwk, current.alg);
+      this.imported.set(current.kid, key);
+    }
+    return { kid: current.kid, key };
   }
 
   /** Key generation is asynchronous (libuv thread pool), so it never blocks the event loop. */
