@@ -9,6 +9,7 @@ import { SigningKey } from './keys/signing-key.entity';
 import { ClientsService } from './clients/clients.service';
 import { OAuthClient } from './clients/oauth-client.entity';
 import { PasswordHasher } from './clients/password-hasher';
+import { RevocationController, RevocationService } from './tokens/revocation';
 import { TokenController } from './tokens/token.controller';
 import { TokenIssuer, type AccessTokenSettings } from './tokens/token-issuer';
 import { AUTH_SERVER_SETTINGS, WellKnownController, type AuthServerSettings } from './keys/well-known.controller';
@@ -18,7 +19,7 @@ export const AUTH_SCHEMA = 'auth';
 
 export const authEntities = [SigningKey, OAuthClient];
 
-export const authOutboxRoutes: OutboxRoutes = { 'signing-key': authTopic };
+export const authOutboxRoutes: OutboxRoutes = { 'signing-key': authTopic, 'access-token': authTopic };
 
 export interface AuthDomainOptions extends AuthServerSettings {
   keyPolicy: KeyPolicy;
@@ -34,7 +35,7 @@ export class AuthDomainModule {
   static forRoot(options: AuthDomainOptions): DynamicModule {
     return {
       module: AuthDomainModule,
-      controllers: [WellKnownController, TokenController],
+      controllers: [WellKnownController, TokenController, RevocationController],
       providers: [
         { provide: AUTH_SERVER_SETTINGS, useValue: { issuer: options.issuer, jwksCacheSeconds: options.jwksCacheSeconds } },
         {
@@ -44,6 +45,7 @@ export class AuthDomainModule {
         },
         { provide: PasswordHasher, useFactory: () => new PasswordHasher(options.maxConcurrentHashes) },
         ClientsService,
+        RevocationService,
         {
           provide: TokenIssuer,
           useFactory: (keys: KeyRing) => new TokenIssuer(keys, { issuer: options.issuer, ...options.accessTokens }),

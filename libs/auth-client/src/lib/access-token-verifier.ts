@@ -1,0 +1,108 @@
+import { Logger } from '@nestjs/common';
+import { metricsRegistry } from '@keelson/observability';
+import type Redis from 'ioredis';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { Counter } from 'prom-client';
+import { denyListKey } from './deny-list';
+
+export interface AccessTokenClaims extends JWTPayload {
+  sub: string;
+  jti: string;
+  exp: number;
+  client_id: string;
+  scope: string;
+}
+
+export interface VerifierOptions {
+  issuer: string;
+  audience: string;
+  /** Where the keys come from: the auth service's JWKS URL, or a key-lookup function. */
+  keys: URL | JWTVerifyGetKey;
+  clockToleranceSeconds?: number;
+  /** How many verified tokens to keep; a hot token is verified once, not per request. */
+  cacheSize?: number;
+  /** For the deny-list; without it revocation is not checked. */
+  redis?: Redis;
+}
+
+/** Why a token was refused; safe to return to the client. */
+export class InvalidTokenError extends Error {
+  override readonly name = 'InvalidTokenError';
+}
+
+const denyListUnavailable = new Counter({
+  name: 'auth_denylist_unavailable_total',
+  help: 'Token checks that could not reach the revocation deny-list (the token was accepted).',
+  registers: [metricsRegistry],
+});
+
+/**
+ * Verifies RFC 9068 access tokens locally: ES256 only, `typ: at+jwt`, issuer, audience, time
+ * claims with a small tolerance. Keys come from the JWKS, cached by jose and refetched (with
+ * a cooldown) when an unknown `kid` appears. A verified token is cached until it expires, but
+ * the deny-list is consulted on every call, so a revocation takes effect at once.
+ */
+export class AccessTokenVerifier {
+  private readonly logger = new Logger(AccessTokenVerifier.name);
+  private readonly keys: JWTVerifyGetKey;
+  private readonly verified: LRUCache<string, AccessTokenClaims>;
+
+  constructor(private readonly options: VerifierOptions) {
+    this.keys =
+      options.keys instanceof URL ? createRemoteJWKSet(options.keys, { cooldownDuration: 30_000, cacheMaxAge: 300_000 }) : options.keys;
+    this.verified = new LRUCache({ max: options.cacheSize ?? 10_000 });
+  }
+
+  async verify(token: string): Promise<AccessTokenClaims> {
+    const claims = this.verified.get(token) ?? (await this.verifySignature(token));
+    if (claims.exp * 1000 <= Date.now() - (this.options.clockToleranceSeconds ?? 30) * 1000) {
+      this.verified.delete(token);
+      throw new InvalidTokenError('token expired');
+    }
+    await this.checkDenyList(claims.jti);
+    return claims;
+  }
+
+  private async verifySignature(token: string): Promise<AccessTokenClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.keys, {
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        typ: 'at+jwt',
+        algorithms: ['ES256'],
+        clockTolerance: this.options.clockToleranceSeconds ?? 30,
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
+      });
+      if (typeof payload.scope !== 'string' && payload.scope !== undefined) throw new InvalidTokenError('scope claim must be a string');
+      const claims = { ...payload, scope: payload.scope ?? '' } as AccessTokenClaims;
+      this.verified.set(token, claims, { ttl: Math.max(1, claims.exp * 1000 - Date.now()) });
+      return claims;
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw error;
+      if (error instanceof errors.JOSEError)
+        throw new InvalidTokenError(error.code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'token is not valid');
+      throw error;
+    }
+  }
+
+  /** Fails open when Redis is unreachable: tokens are short-lived, and an outage must not stop all traffic. */
+  private async checkDenyList(jti: string): Promise<void> {
+    if (!this.options.redis) return;
+    let revoked: number;
+    try {
+      revoked = await this.options.redis.exists(denyListKey(jti));
+    } catch (error) {
+      denyListUnavailable.inc();
+      this.logger.warn(`deny-list unavailable, token accepted: ${(error as Error).message}`);
+      return;
+    }
+    if (revoked === 1) throw new InvalidTokenError('token has been revoked');
+  }
+}
+
+/** The scopes a token lacks for a route (empty when it has them all). */
+export function missingScopes(claims: Pick<AccessTokenClaims, 'scope'>, required: readonly string[]): string[] {
+  const granted = new Set(claims.scope.split(' ').filter(Boolean));
+  return required.filter((s) => !granted.has(s));
+}
