@@ -6,14 +6,15 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 
 /**
- * Runs one measurement. `requests` (optional) is autocannon's request list, for bodies that
- * change per request. A short warm-up run is discarded first.
+ * Runs one measurement. `body` is sent as JSON, `rawBody` as given (e.g. a form);
+ * `requests` (optional) is autocannon's request list, for bodies that change per request. A short warm-up run is discarded first.
  */
 export async function measure({
   name,
   url,
   method = 'GET',
   body,
+  rawBody,
   headers = {},
   connections = 32,
   durationSeconds = 10,
@@ -25,7 +26,7 @@ export async function measure({
     method,
     headers: { 'content-type': 'application/json', ...headers },
     connections,
-    ...(body ? { body: JSON.stringify(body) } : {}),
+    ...(rawBody !== undefined ? { body: rawBody } : body ? { body: JSON.stringify(body) } : {}),
     ...(requests ? { requests } : {}),
   };
   if (warmupSeconds > 0) await autocannon({ ...base, duration: warmupSeconds });

@@ -180,4 +180,39 @@ describe('access-token verification and revocation', () => {
       offline.disconnect();
     }
   });
+
+  it('introspects valid, expired, revoked and foreign tokens (RFC 7662)', async () => {
+    const introspect = async (token: string) =>
+      (await (await fetch(`${sut.url}/api/v1/auth/introspect`, form({ token }))).json()) as Record<string, unknown>;
+    const token = await issue('orders:read');
+    expect(await introspect(token)).toMatchObject({
+      active: true,
+      token_type: 'Bearer',
+      client_id: client.clientId,
+      scope: 'orders:read',
+      iss: issuer,
+    });
+    expect(await introspect(await forge({}, { exp: Math.floor(Date.now() / 1000) - 10 }))).toEqual({ active: false });
+    expect(await introspect('garbage')).toEqual({ active: false });
+    const { privateKey } = await generateKeyPair('ES256');
+    const foreign = await new SignJWT({ client_id: 'x', scope: '' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'foreign', typ: 'at+jwt' })
+      .setIssuer(issuer)
+      .setAudience('keelson-api')
+      .setSubject('x')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .setJti('j')
+      .sign(privateKey);
+    expect(await introspect(foreign)).toEqual({ active: false });
+    await fetch(`${sut.url}/api/v1/auth/revoke`, form({ token }));
+    expect(await introspect(token)).toEqual({ active: false });
+
+    const anonymous = await fetch(`${sut.url}/api/v1/auth/introspect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${token}`,
+    });
+    expect(anonymous.status).toBe(401);
+  });
 });

@@ -47,6 +47,7 @@ export class AccessTokenVerifier {
   private readonly logger = new Logger(AccessTokenVerifier.name);
   private readonly keys: JWTVerifyGetKey;
   private readonly verified: LRUCache<string, AccessTokenClaims>;
+  private lastDenyListWarning = 0;
 
   constructor(private readonly options: VerifierOptions) {
     this.keys =
@@ -94,7 +95,11 @@ export class AccessTokenVerifier {
       revoked = await this.options.redis.exists(denyListKey(jti));
     } catch (error) {
       denyListUnavailable.inc();
-      this.logger.warn(`deny-list unavailable, token accepted: ${(error as Error).message}`);
+      // One line per 10 s, not one per request, while Redis is away.
+      if (Date.now() - this.lastDenyListWarning > 10_000) {
+        this.lastDenyListWarning = Date.now();
+        this.logger.warn(`deny-list unavailable, tokens accepted until it is back: ${(error as Error).message}`);
+      }
       return;
     }
     if (revoked === 1) throw new InvalidTokenError('token has been revoked');

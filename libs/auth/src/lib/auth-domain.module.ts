@@ -9,6 +9,7 @@ import { SigningKey } from './keys/signing-key.entity';
 import { ClientsService } from './clients/clients.service';
 import { OAuthClient } from './clients/oauth-client.entity';
 import { PasswordHasher } from './clients/password-hasher';
+import { INTROSPECTION_AUDIENCE, IntrospectionController, IntrospectionService } from './tokens/introspection';
 import { RevocationController, RevocationService } from './tokens/revocation';
 import { TokenController } from './tokens/token.controller';
 import { TokenIssuer, type AccessTokenSettings } from './tokens/token-issuer';
@@ -35,7 +36,7 @@ export class AuthDomainModule {
   static forRoot(options: AuthDomainOptions): DynamicModule {
     return {
       module: AuthDomainModule,
-      controllers: [WellKnownController, TokenController, RevocationController],
+      controllers: [WellKnownController, TokenController, RevocationController, IntrospectionController],
       providers: [
         { provide: AUTH_SERVER_SETTINGS, useValue: { issuer: options.issuer, jwksCacheSeconds: options.jwksCacheSeconds } },
         {
@@ -46,6 +47,8 @@ export class AuthDomainModule {
         { provide: PasswordHasher, useFactory: () => new PasswordHasher(options.maxConcurrentHashes) },
         ClientsService,
         RevocationService,
+        IntrospectionService,
+        { provide: INTROSPECTION_AUDIENCE, useValue: options.accessTokens.audience },
         {
           provide: TokenIssuer,
           useFactory: (keys: KeyRing) => new TokenIssuer(keys, { issuer: options.issuer, ...options.accessTokens }),

@@ -1,0 +1,77 @@
+import { REDIS, type Redis } from '@keelson/cache';
+import { AccessTokenVerifier, InvalidTokenError } from '@keelson/auth-client';
+import { Body, Controller, Headers, HttpCode, Inject, Injectable, Post, Res } from '@nestjs/common';
+import { ApiConsumes, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
+import { ClientsService } from '../clients/clients.service';
+import { KeyRing } from '../keys/key-ring';
+import { AUTH_SERVER_SETTINGS, type AuthServerSettings } from '../keys/well-known.controller';
+import { clientCredentials, param } from './form';
+import { OAuthError } from './oauth-error';
+
+export const INTROSPECTION_AUDIENCE = Symbol('INTROSPECTION_AUDIENCE');
+
+/** The key set of this service, re-read at most every 5 s (successors are published minutes ahead). */
+function ownKeys(keys: KeyRing): JWTVerifyGetKey {
+  let cached: { at: number; getKey: JWTVerifyGetKey } | undefined;
+  return async (header, token) => {
+    if (!cached || Date.now() - cached.at > 5_000) cached = { at: Date.now(), getKey: createLocalJWKSet({ keys: await keys.published() }) };
+    return cached.getKey(header, token);
+  };
+}
+
+/**
+ * RFC 7662 introspection with the same verifier the gateways use: verified tokens are kept
+ * in an LRU (a hot token is not re-verified), the deny-list is checked every time.
+ */
+@Injectable()
+export class IntrospectionService {
+  private readonly verifier: AccessTokenVerifier;
+
+  constructor(
+    keys: KeyRing,
+    @Inject(REDIS) redis: Redis,
+    @Inject(AUTH_SERVER_SETTINGS) settings: AuthServerSettings,
+    @Inject(INTROSPECTION_AUDIENCE) audience: string,
+  ) {
+    this.verifier = new AccessTokenVerifier({ keys: ownKeys(keys), issuer: settings.issuer, audience, redis, clockToleranceSeconds: 0 });
+  }
+
+  async introspect(token: string): Promise<Record<string, unknown>> {
+    try {
+      const claims = await this.verifier.verify(token);
+      return { active: true, token_type: 'Bearer', ...claims };
+    } catch (error) {
+      if (error instanceof InvalidTokenError) return { active: false };
+      throw error;
+    }
+  }
+}
+
+@ApiTags('auth')
+@Controller('api/v1/auth')
+export class IntrospectionController {
+  constructor(
+    private readonly clients: ClientsService,
+    private readonly introspection: IntrospectionService,
+  ) {}
+
+  /** `{ "active": false }` for anything not currently valid: expired, revoked, foreign or garbage. */
+  @Post('introspect')
+  @HttpCode(200)
+  @ApiConsumes('application/x-www-form-urlencoded')
+  async introspect(
+    @Body() body: Record<string, unknown> | undefined,
+    @Headers('authorization') authorization: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Record<string, unknown>> {
+    const form = body ?? {};
+    const credentials = clientCredentials(authorization, form);
+    await this.clients.authenticate(credentials.id, credentials.secret);
+    const token = param(form, 'token');
+    if (!token) throw new OAuthError('invalid_request', 'token is required');
+    void reply.header('cache-control', 'no-store');
+    return this.introspection.introspect(token);
+  }
+}
