@@ -215,4 +215,58 @@ describe('access-token verification and revocation', () => {
     });
     expect(anonymous.status).toBe(401);
   });
+
+  describe('client administration behind the guard', () => {
+    const createClient = (headers: Record<string, string>) =>
+      fetch(`${sut.url}/api/v1/auth/clients`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ name: 'reporting', scopes: ['orders:read'], grantTypes: ['client_credentials'] }),
+      });
+
+    it('answers 401 with a Bearer challenge without a token, and for a revoked one', async () => {
+      const none = await createClient({});
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toBe('Bearer realm="keelson"');
+      expect(none.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+
+      const token = await issue('auth:admin');
+      await fetch(`${sut.url}/api/v1/auth/revoke`, form({ token }));
+      const revoked = await createClient({ authorization: `Bearer ${token}` });
+      expect(revoked.status).toBe(401);
+      expect(revoked.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    });
+
+    it('answers 403 insufficient_scope without auth:admin', async () => {
+      const response = await createClient({ authorization: `Bearer ${await issue('orders:read')}` });
+      expect(response.status).toBe(403);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="keelson", error="insufficient_scope", scope="auth:admin"');
+    });
+
+    it('creates a client that can then get tokens', async () => {
+      const response = await createClient({ authorization: `Bearer ${await issue('auth:admin')}` });
+      expect(response.status).toBe(201);
+      const created = (await response.json()) as IssuedClient;
+      expect(created).toMatchObject({ name: 'reporting', scopes: ['orders:read'] });
+      const tokenResponse = await fetch(`${sut.url}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: created.clientId,
+          client_secret: created.clientSecret,
+        }).toString(),
+      });
+      expect(((await tokenResponse.json()) as { scope: string }).scope).toBe('orders:read');
+    });
+
+    it('rejects a scope that does not exist', async () => {
+      const response = await fetch(`${sut.url}/api/v1/auth/clients`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await issue('auth:admin')}` },
+        body: JSON.stringify({ name: 'x', scopes: ['root'], grantTypes: ['client_credentials'] }),
+      });
+      expect(response.status).toBe(400);
+    });
+  });
 });

@@ -6,7 +6,11 @@ import { KeyRing } from './keys/key-ring';
 import type { KeyPolicy } from './keys/key-policy';
 import { KeyRotationScheduler } from './keys/key-rotation.scheduler';
 import { SigningKey } from './keys/signing-key.entity';
+import { ClientsController } from './clients/clients.controller';
 import { ClientsService } from './clients/clients.service';
+import { ownKeys } from './keys/own-keys';
+import { AccessTokenVerifier, AuthGuard } from '@keelson/auth-client';
+import { REDIS, type Redis } from '@keelson/cache';
 import { OAuthClient } from './clients/oauth-client.entity';
 import { PasswordHasher } from './clients/password-hasher';
 import { INTROSPECTION_AUDIENCE, IntrospectionController, IntrospectionService } from './tokens/introspection';
@@ -36,7 +40,7 @@ export class AuthDomainModule {
   static forRoot(options: AuthDomainOptions): DynamicModule {
     return {
       module: AuthDomainModule,
-      controllers: [WellKnownController, TokenController, RevocationController, IntrospectionController],
+      controllers: [WellKnownController, TokenController, RevocationController, IntrospectionController, ClientsController],
       providers: [
         { provide: AUTH_SERVER_SETTINGS, useValue: { issuer: options.issuer, jwksCacheSeconds: options.jwksCacheSeconds } },
         {
@@ -47,6 +51,14 @@ export class AuthDomainModule {
         { provide: PasswordHasher, useFactory: () => new PasswordHasher(options.maxConcurrentHashes) },
         ClientsService,
         RevocationService,
+        {
+          // The guard of the admin routes verifies against this service's own keys, not over HTTP.
+          provide: AccessTokenVerifier,
+          useFactory: (keys: KeyRing, redis: Redis) =>
+            new AccessTokenVerifier({ keys: ownKeys(keys), issuer: options.issuer, audience: options.accessTokens.audience, redis }),
+          inject: [KeyRing, REDIS],
+        },
+        AuthGuard,
         IntrospectionService,
         { provide: INTROSPECTION_AUDIENCE, useValue: options.accessTokens.audience },
         {

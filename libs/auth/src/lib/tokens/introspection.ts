@@ -3,23 +3,14 @@ import { AccessTokenVerifier, InvalidTokenError } from '@keelson/auth-client';
 import { Body, Controller, Headers, HttpCode, Inject, Injectable, Post, Res } from '@nestjs/common';
 import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
 import { ClientsService } from '../clients/clients.service';
 import { KeyRing } from '../keys/key-ring';
+import { ownKeys } from '../keys/own-keys';
 import { AUTH_SERVER_SETTINGS, type AuthServerSettings } from '../keys/well-known.controller';
 import { clientCredentials, param } from './form';
 import { OAuthError } from './oauth-error';
 
 export const INTROSPECTION_AUDIENCE = Symbol('INTROSPECTION_AUDIENCE');
-
-/** The key set of this service, re-read at most every 5 s (successors are published minutes ahead). */
-function ownKeys(keys: KeyRing): JWTVerifyGetKey {
-  let cached: { at: number; getKey: JWTVerifyGetKey } | undefined;
-  return async (header, token) => {
-    if (!cached || Date.now() - cached.at > 5_000) cached = { at: Date.now(), getKey: createLocalJWKSet({ keys: await keys.published() }) };
-    return cached.getKey(header, token);
-  };
-}
 
 /**
  * RFC 7662 introspection with the same verifier the gateways use: verified tokens are kept
