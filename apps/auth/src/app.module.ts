@@ -23,6 +23,7 @@ export class AppModule {
           jwksCacheSeconds: config.JWKS_CACHE_SECONDS,
           rotationCheckIntervalMs: config.KEY_ROTATION_CHECK_SECONDS * 1_000,
           accessTokens: { audience: config.AUTH_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
+          refreshTokens: { lifetimeMs: config.REFRESH_TOKEN_TTL_SECONDS * 1_000, reuseGraceMs: config.REFRESH_REUSE_GRACE_SECONDS * 1_000 },
           maxConcurrentHashes: config.AUTH_MAX_CONCURRENT_HASHES,
           keyPolicy: {
             rotationIntervalMs: config.KEY_ROTATION_INTERVAL_SECONDS * 1_000,

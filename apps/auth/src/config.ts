@@ -14,6 +14,9 @@ export const configSchema = baseConfigSchema(3001)
     /** `aud` of issued access tokens: the API the gateway fronts. */
     AUTH_AUDIENCE: z.string().min(1).default('keelson-api'),
     ACCESS_TOKEN_TTL_SECONDS: seconds(900),
+    REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 24 * 3600),
+    /** A consumed refresh token is accepted again this long (concurrent refreshes); at most 60 s. */
+    REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
     /** argon2id hashes computed at once (each takes ~19 MiB and a libuv thread). */
     AUTH_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(4),
     CLOCK_SKEW_SECONDS: seconds(60),

@@ -7,6 +7,11 @@ import type { KeyPolicy } from './keys/key-policy';
 import { KeyRotationScheduler } from './keys/key-rotation.scheduler';
 import { SigningKey } from './keys/signing-key.entity';
 import { ClientsController } from './clients/clients.controller';
+import { RefreshToken } from './tokens/refresh-token.entity';
+import { RefreshTokens, type RefreshPolicy } from './tokens/refresh-tokens';
+import { User } from './users/user.entity';
+import { UsersController } from './users/users.controller';
+import { UsersService } from './users/users.service';
 import { ClientsService } from './clients/clients.service';
 import { ownKeys } from './keys/own-keys';
 import { AccessTokenVerifier, AuthGuard } from '@keelson/auth-client';
@@ -22,14 +27,15 @@ import { AUTH_SERVER_SETTINGS, WellKnownController, type AuthServerSettings } fr
 /** The PostgreSQL schema the auth service owns. */
 export const AUTH_SCHEMA = 'auth';
 
-export const authEntities = [SigningKey, OAuthClient];
+export const authEntities = [SigningKey, OAuthClient, User, RefreshToken];
 
-export const authOutboxRoutes: OutboxRoutes = { 'signing-key': authTopic, 'access-token': authTopic };
+export const authOutboxRoutes: OutboxRoutes = { 'signing-key': authTopic, 'access-token': authTopic, login: authTopic };
 
 export interface AuthDomainOptions extends AuthServerSettings {
   keyPolicy: KeyPolicy;
   rotationCheckIntervalMs: number;
   accessTokens: Omit<AccessTokenSettings, 'issuer'>;
+  refreshTokens: RefreshPolicy;
   /** Most argon2id hashes computed at once; more wait in a queue. */
   maxConcurrentHashes: number;
 }
@@ -40,7 +46,14 @@ export class AuthDomainModule {
   static forRoot(options: AuthDomainOptions): DynamicModule {
     return {
       module: AuthDomainModule,
-      controllers: [WellKnownController, TokenController, RevocationController, IntrospectionController, ClientsController],
+      controllers: [
+        WellKnownController,
+        TokenController,
+        RevocationController,
+        IntrospectionController,
+        ClientsController,
+        UsersController,
+      ],
       providers: [
         { provide: AUTH_SERVER_SETTINGS, useValue: { issuer: options.issuer, jwksCacheSeconds: options.jwksCacheSeconds } },
         {
@@ -51,6 +64,12 @@ export class AuthDomainModule {
         { provide: PasswordHasher, useFactory: () => new PasswordHasher(options.maxConcurrentHashes) },
         ClientsService,
         RevocationService,
+        UsersService,
+        {
+          provide: RefreshTokens,
+          useFactory: (dataSource: DataSource) => new RefreshTokens(dataSource, options.refreshTokens),
+          inject: [DataSource],
+        },
         {
           // The guard of the admin routes verifies against this service's own keys, not over HTTP.
           provide: AccessTokenVerifier,

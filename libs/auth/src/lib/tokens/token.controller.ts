@@ -2,17 +2,31 @@ import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ClientsService } from '../clients/clients.service';
-import type { OAuthClient } from '../clients/oauth-client.entity';
+import type { GrantType, OAuthClient } from '../clients/oauth-client.entity';
+import { UsersService } from '../users/users.service';
+import { DataSource } from 'typeorm';
+import { RefreshTokens } from './refresh-tokens';
 import { clientCredentials, param, SCOPE_TOKEN } from './form';
 import { OAuthError } from './oauth-error';
 import { TokenIssuer, type IssuedToken } from './token-issuer';
 
-function grantedScopes(requested: string | undefined, client: OAuthClient): string[] {
-  if (requested === undefined || requested.trim() === '') return client.scopes;
+function allowGrant(client: OAuthClient, grant: GrantType): void {
+  if (!client.grantTypes.includes(grant)) throw new OAuthError('unauthorized_client', `this client may not use the ${grant} grant`);
+}
+
+/** The requested scopes if all are allowed; all allowed ones when none are requested. */
+function grantedScopes(requested: string | undefined, allowed: readonly string[]): string[] {
+  if (requested === undefined || requested.trim() === '') return [...allowed];
   const scopes = [...new Set(requested.trim().split(/ +/))];
-  const bad = scopes.filter((s) => !SCOPE_TOKEN.test(s) || !client.scopes.includes(s));
-  if (bad.length > 0) throw new OAuthError('invalid_scope', `scope not allowed for this client: ${bad.join(' ')}`);
+  const bad = scopes.filter((s) => !SCOPE_TOKEN.test(s) || !allowed.includes(s));
+  if (bad.length > 0) throw new OAuthError('invalid_scope', `scope not allowed: ${bad.join(' ')}`);
   return scopes;
+}
+
+function required(form: Record<string, unknown>, name: string): string {
+  const value = param(form, name);
+  if (value === undefined || value === '') throw new OAuthError('invalid_request', `${name} is required`);
+  return value;
 }
 
 /** The OAuth 2.0 token endpoint (form-encoded). Unknown parameters are ignored, as RFC 6749 requires. */
@@ -21,7 +35,10 @@ function grantedScopes(requested: string | undefined, client: OAuthClient): stri
 export class TokenController {
   constructor(
     private readonly clients: ClientsService,
+    private readonly users: UsersService,
+    private readonly refreshTokens: RefreshTokens,
     private readonly tokens: TokenIssuer,
+    private readonly dataSource: DataSource,
   ) {}
 
   @Post('token')
@@ -31,7 +48,7 @@ export class TokenController {
     @Body() body: Record<string, unknown> | undefined,
     @Headers('authorization') authorization: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<IssuedToken> {
+  ): Promise<IssuedToken & { refresh_token?: string }> {
     const form = body ?? {};
     const grantType = param(form, 'grant_type');
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
@@ -39,11 +56,30 @@ export class TokenController {
     const client = await this.clients.authenticate(credentials.id, credentials.secret);
     void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     switch (grantType) {
-      case 'client_credentials': {
-        if (!client.grantTypes.includes('client_credentials')) {
-          throw new OAuthError('unauthorized_client', 'this client may not use the client_credentials grant');
-        }
-        return this.tokens.issue(client.clientId, client.clientId, grantedScopes(param(form, 'scope'), client));
+      case 'client_credentials':
+        allowGrant(client, 'client_credentials');
+        return this.tokens.issue(client.clientId, client.clientId, grantedScopes(param(form, 'scope'), client.scopes));
+      case 'password': {
+        allowGrant(client, 'password');
+        const user = await this.users.authenticate(required(form, 'username'), required(form, 'password'), client.clientId);
+        const scopes = grantedScopes(
+          param(form, 'scope'),
+          user.scopes.filter((s) => client.scopes.includes(s)),
+        );
+        const access = await this.tokens.issue(user.id, client.clientId, scopes);
+        if (!client.grantTypes.includes('refresh_token')) return access;
+        const refresh = await this.dataSource.transaction((manager) =>
+          this.refreshTokens.issue(manager, user.id, client.clientId, scopes.join(' ')),
+        );
+        return { ...access, refresh_token: refresh };
+      }
+      case 'refresh_token': {
+        allowGrant(client, 'refresh_token');
+        const rotated = await this.refreshTokens.rotate(required(form, 'refresh_token'), client.clientId);
+        const user = await this.users.find(rotated.userId);
+        if (!user || user.disabled) throw new OAuthError('invalid_grant', 'the account is disabled');
+        const scopes = grantedScopes(param(form, 'scope'), rotated.scope.split(' ').filter(Boolean));
+        return { ...(await this.tokens.issue(user.id, client.clientId, scopes)), refresh_token: rotated.refreshToken };
       }
       default:
         throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
