@@ -23,6 +23,11 @@ export class AppModule {
           jwksCacheSeconds: config.JWKS_CACHE_SECONDS,
           rotationCheckIntervalMs: config.KEY_ROTATION_CHECK_SECONDS * 1_000,
           accessTokens: { audience: config.AUTH_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
+          loginLimits: {
+            attemptsPerIpPerMinute: config.LOGIN_ATTEMPTS_PER_IP_PER_MINUTE,
+            failuresPerUserAndIp: config.LOGIN_FAILURES_PER_USER_AND_IP,
+            failureWindowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
+          },
           refreshTokens: { lifetimeMs: config.REFRESH_TOKEN_TTL_SECONDS * 1_000, reuseGraceMs: config.REFRESH_REUSE_GRACE_SECONDS * 1_000 },
           maxConcurrentHashes: config.AUTH_MAX_CONCURRENT_HASHES,
           keyPolicy: {

@@ -15,6 +15,9 @@ export const configSchema = baseConfigSchema(3001)
     AUTH_AUDIENCE: z.string().min(1).default('keelson-api'),
     ACCESS_TOKEN_TTL_SECONDS: seconds(900),
     REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 24 * 3600),
+    LOGIN_ATTEMPTS_PER_IP_PER_MINUTE: seconds(60),
+    LOGIN_FAILURES_PER_USER_AND_IP: seconds(5),
+    LOGIN_FAILURE_WINDOW_SECONDS: seconds(900),
     /** A consumed refresh token is accepted again this long (concurrent refreshes); at most 60 s. */
     REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
     /** argon2id hashes computed at once (each takes ~19 MiB and a libuv thread). */

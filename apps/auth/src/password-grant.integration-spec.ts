@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AUTH_SCHEMA, authEntities, type IssuedClient } from '@keelson/auth';
 import { DataSource, dataSourceOptions } from '@keelson/database';
-import { freePort, localPostgresConfig, ServiceProcess } from '@keelson/testing';
+import { freePort, localPostgresConfig, ServiceProcess, stack } from '@keelson/testing';
 import { decodeJwt } from 'jose';
 
 // The password and refresh_token grants, end to end against real auth processes.
@@ -138,5 +138,58 @@ describe('password and refresh_token grants', () => {
     } finally {
       await dataSource.query(`UPDATE "${AUTH_SCHEMA}".users SET disabled = false WHERE id = $1`, [userId]);
     }
+  });
+
+  describe('login protection', () => {
+    let limited: ServiceProcess;
+
+    beforeAll(async () => {
+      limited = ServiceProcess.start(
+        'apps/auth/src/main',
+        { LOGIN_FAILURES_PER_USER_AND_IP: '3', LOGIN_ATTEMPTS_PER_IP_PER_MINUTE: '30' },
+        await freePort(),
+      );
+      await limited.ready();
+    });
+
+    afterAll(async () => {
+      await stack('up', 'redis');
+      await limited.stop();
+    });
+
+    const attempt = (user: string, pass: string) => token(limited, app, { grant_type: 'password', username: user, password: pass });
+
+    it('blocks a username from an IP after repeated failures, with Retry-After, even with the right password', async () => {
+      // A user of its own: failure counts live in Redis, shared by every auth replica.
+      const bob = `bob-${randomUUID().slice(0, 8)}`;
+      await adminPost('users', { username: bob, password, scopes: ['orders:read'] });
+      for (let i = 0; i < 3; i += 1) expect((await attempt(bob, 'wrong guess')).status).toBe(400);
+      const response = await fetch(`${limited.url}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ grant_type: 'password', username: bob, password }).toString(),
+      });
+      expect(response.status).toBe(429);
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const [event] = await dataSource.query<{ payload: unknown }[]>(
+        `SELECT payload FROM "${AUTH_SCHEMA}".outbox WHERE type = 'auth.login.failed.v1' ORDER BY position DESC LIMIT 1`,
+      );
+      expect(event?.payload).toMatchObject({ data: { reason: 'rate-limited' } });
+    });
+
+    it('keeps limiting on its own while Redis is down', async () => {
+      const other = `nobody-${randomUUID().slice(0, 8)}`;
+      await stack('down', 'redis');
+      try {
+        for (let i = 0; i < 3; i += 1) expect((await attempt(other, 'wrong guess')).status).toBe(400);
+        expect((await attempt(other, 'wrong guess')).status).toBe(429);
+      } finally {
+        await stack('up', 'redis');
+      }
+    });
   });
 });

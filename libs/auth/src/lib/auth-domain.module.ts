@@ -12,6 +12,7 @@ import { RefreshTokens, type RefreshPolicy } from './tokens/refresh-tokens';
 import { User } from './users/user.entity';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
+import { LoginThrottle, type LoginLimits } from './users/login-throttle';
 import { ClientsService } from './clients/clients.service';
 import { ownKeys } from './keys/own-keys';
 import { AccessTokenVerifier, AuthGuard } from '@keelson/auth-client';
@@ -36,6 +37,7 @@ export interface AuthDomainOptions extends AuthServerSettings {
   rotationCheckIntervalMs: number;
   accessTokens: Omit<AccessTokenSettings, 'issuer'>;
   refreshTokens: RefreshPolicy;
+  loginLimits: LoginLimits;
   /** Most argon2id hashes computed at once; more wait in a queue. */
   maxConcurrentHashes: number;
 }
@@ -65,6 +67,7 @@ export class AuthDomainModule {
         ClientsService,
         RevocationService,
         UsersService,
+        { provide: LoginThrottle, useFactory: (redis: Redis) => new LoginThrottle(redis, options.loginLimits), inject: [REDIS] },
         {
           provide: RefreshTokens,
           useFactory: (dataSource: DataSource) => new RefreshTokens(dataSource, options.refreshTokens),

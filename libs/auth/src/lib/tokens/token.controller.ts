@@ -1,8 +1,9 @@
-import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Ip, Post, Res } from '@nestjs/common';
 import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ClientsService } from '../clients/clients.service';
 import type { GrantType, OAuthClient } from '../clients/oauth-client.entity';
+import { LoginRateLimitedError, LoginThrottle } from '../users/login-throttle';
 import { UsersService } from '../users/users.service';
 import { DataSource } from 'typeorm';
 import { RefreshTokens } from './refresh-tokens';
@@ -39,6 +40,7 @@ export class TokenController {
     private readonly refreshTokens: RefreshTokens,
     private readonly tokens: TokenIssuer,
     private readonly dataSource: DataSource,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   @Post('token')
@@ -47,6 +49,7 @@ export class TokenController {
   async token(
     @Body() body: Record<string, unknown> | undefined,
     @Headers('authorization') authorization: string | undefined,
+    @Ip() ip: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<IssuedToken & { refresh_token?: string }> {
     const form = body ?? {};
@@ -61,7 +64,16 @@ export class TokenController {
         return this.tokens.issue(client.clientId, client.clientId, grantedScopes(param(form, 'scope'), client.scopes));
       case 'password': {
         allowGrant(client, 'password');
-        const user = await this.users.authenticate(required(form, 'username'), required(form, 'password'), client.clientId);
+        const username = required(form, 'username');
+        await this.throttle.beforeAttempt(ip, username).catch(async (error: unknown) => {
+          if (error instanceof LoginRateLimitedError) await this.users.recordFailedLogin(client.clientId, 'rate-limited');
+          throw error;
+        });
+        const user = await this.users.authenticate(username, required(form, 'password'), client.clientId).catch(async (error: unknown) => {
+          await this.throttle.onFailure(ip, username);
+          throw error;
+        });
+        await this.throttle.onSuccess(ip, username);
         const scopes = grantedScopes(
           param(form, 'scope'),
           user.scopes.filter((s) => client.scopes.includes(s)),

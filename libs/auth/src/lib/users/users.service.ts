@@ -56,7 +56,13 @@ export class UsersService {
     this.decoyHash ??= this.hasher.hash(randomBytes(16).toString('hex'));
     const valid = await this.hasher.verify(user?.passwordHash ?? (await this.decoyHash), password);
     if (user && valid && !user.disabled) return user;
-    await this.dataSource.transaction((manager) =>
+    await this.recordFailedLogin(clientId, user?.disabled ? 'locked' : 'bad-credentials');
+    throw new OAuthError('invalid_grant', 'the username or password is wrong, or the account is disabled');
+  }
+
+  /** The audit trail of refused logins: client id and reason, never the username or password. */
+  recordFailedLogin(clientId: string, reason: 'bad-credentials' | 'locked' | 'rate-limited'): Promise<void> {
+    return this.dataSource.transaction((manager) =>
       this.outbox.append(manager, [
         createEvent({
           type: 'auth.login.failed.v1',
@@ -64,11 +70,10 @@ export class UsersService {
           subject: clientId,
           aggregatetype: 'login',
           aggregateversion: 1,
-          data: { clientId, reason: user?.disabled ? 'locked' : 'bad-credentials' },
+          data: { clientId, reason },
         }),
       ]),
     );
-    throw new OAuthError('invalid_grant', 'the username or password is wrong, or the account is disabled');
   }
 
   async find(id: string): Promise<User | null> {
