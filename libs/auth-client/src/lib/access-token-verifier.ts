@@ -24,6 +24,10 @@ export interface VerifierOptions {
   cacheSize?: number;
   /** For the deny-list; without it revocation is not checked. */
   redis?: Redis;
+  /** How long a fetched JWKS is trusted: at most the auth service's `JWKS_CACHE_SECONDS` (default 300 s). */
+  jwksCacheMs?: number;
+  /** Least time between two JWKS fetches triggered by unknown `kid`s (default 30 s). */
+  jwksCooldownMs?: number;
 }
 
 /** Why a token was refused; safe to return to the client. */
@@ -51,7 +55,12 @@ export class AccessTokenVerifier {
 
   constructor(private readonly options: VerifierOptions) {
     this.keys =
-      options.keys instanceof URL ? createRemoteJWKSet(options.keys, { cooldownDuration: 30_000, cacheMaxAge: 300_000 }) : options.keys;
+      options.keys instanceof URL
+        ? createRemoteJWKSet(options.keys, {
+            cooldownDuration: options.jwksCooldownMs ?? 30_000,
+            cacheMaxAge: options.jwksCacheMs ?? 300_000,
+          })
+        : options.keys;
     this.verified = new LRUCache({ max: options.cacheSize ?? 10_000 });
   }
 
