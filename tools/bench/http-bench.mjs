@@ -4,6 +4,7 @@ import autocannon from 'autocannon';
 import hdr from 'hdr-histogram-js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 
 /**
  * Runs one measurement. `body` is sent as JSON, `rawBody` as given (e.g. a form);
@@ -80,4 +81,14 @@ export function printTable(rows) {
       `${row.name.padEnd(52)} ${fmt(row.requestsPerSecond, 0)} ${fmt(row.p50Ms, 2)} ${fmt(row.p95Ms, 2)} ${fmt(row.p99Ms, 2)} ${String(row.errors).padStart(7)} ${String(row.non2xx).padStart(7)}  ${ratio}`,
     );
   }
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }

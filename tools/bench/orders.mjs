@@ -2,23 +2,14 @@
 // each beside a bare Fastify server measured in the same run. Targets 127.0.0.1 only and
 // stops by itself (4 runs of BENCH_SECONDS, default 10, plus 2 s warm-ups).
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from '../dev/build.mjs';
-import { measure, printTable, startBareFastify } from './http-bench.mjs';
+import { freePort, measure, printTable, startBareFastify } from './http-bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 
 async function run(command, args, env = {}) {
   const child = spawn(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });

@@ -4,10 +4,23 @@ import { AccessTokenVerifier, denyListKey, InvalidTokenError } from '@keelson/au
 import { createRedis } from '@keelson/cache';
 import { DataSource, dataSourceOptions } from '@keelson/database';
 import { freePort, localPostgresConfig, localStack, ServiceProcess } from '@keelson/testing';
-import { base64url, decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { base64url, decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type KeyLike } from 'jose';
 
 // Tokens from the real auth service, checked by the verifier the gateway uses, with the
 // deny-list in the real Redis.
+
+/** A well-formed access token signed by someone else's key (or a shared secret). */
+function signedBy(key: KeyLike | Uint8Array, alg: string, kid: string, scope: string): Promise<string> {
+  return new SignJWT({ client_id: 'x', scope })
+    .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
+    .setIssuer('https://keelson.test')
+    .setAudience('keelson-api')
+    .setSubject('x')
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .setJti('j')
+    .sign(key);
+}
 
 describe('access-token verification and revocation', () => {
   let sut: ServiceProcess;
@@ -133,15 +146,7 @@ describe('access-token verification and revocation', () => {
       async () => {
         const { privateKey, publicKey } = await generateKeyPair('ES256');
         const kid = String((await exportJWK(publicKey)).x);
-        return new SignJWT({ client_id: 'x', scope: '' })
-          .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
-          .setIssuer(issuer)
-          .setAudience('keelson-api')
-          .setSubject('x')
-          .setIssuedAt()
-          .setExpirationTime('5m')
-          .setJti('j')
-          .sign(privateKey);
+        return signedBy(privateKey, 'ES256', kid, '');
       },
     ],
     [
@@ -151,15 +156,7 @@ describe('access-token verification and revocation', () => {
         const publicJwk = jwks.keys[0];
         if (!publicJwk) throw new Error('no key');
         const secret = new TextEncoder().encode(` ${JSON.stringify(publicJwk)}`);
-        return new SignJWT({ client_id: 'x', scope: 'orders:write' })
-          .setProtectedHeader({ alg: 'HS256', kid: publicJwk.kid, typ: 'at+jwt' })
-          .setIssuer(issuer)
-          .setAudience('keelson-api')
-          .setSubject('x')
-          .setIssuedAt()
-          .setExpirationTime('5m')
-          .setJti('j')
-          .sign(secret);
+        return signedBy(secret, 'HS256', publicJwk.kid, 'orders:write');
       },
     ],
   ])('rejects %s', async (_case, make) => {
@@ -195,15 +192,7 @@ describe('access-token verification and revocation', () => {
     expect(await introspect(await forge({}, { exp: Math.floor(Date.now() / 1000) - 10 }))).toEqual({ active: false });
     expect(await introspect('garbage')).toEqual({ active: false });
     const { privateKey } = await generateKeyPair('ES256');
-    const foreign = await new SignJWT({ client_id: 'x', scope: '' })
-      .setProtectedHeader({ alg: 'ES256', kid: 'foreign', typ: 'at+jwt' })
-      .setIssuer(issuer)
-      .setAudience('keelson-api')
-      .setSubject('x')
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .setJti('j')
-      .sign(privateKey);
+    const foreign = await signedBy(privateKey, 'ES256', 'foreign', '');
     expect(await introspect(foreign)).toEqual({ active: false });
     await fetch(`${sut.url}/api/v1/auth/revoke`, form({ token }));
     expect(await introspect(token)).toEqual({ active: false });
