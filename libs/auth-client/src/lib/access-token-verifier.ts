@@ -53,6 +53,12 @@ export class AccessTokenVerifier {
   private readonly verified: LRUCache<string, AccessTokenClaims>;
   private lastDenyListWarning = 0;
 
+  /** Only a string `kid` selects a key (RFC 7515 §4.1.4); jose alone would fall back to any key of the right type. */
+  private readonly keyFor: JWTVerifyGetKey = (header, token) => {
+    if (typeof header.kid !== 'string') throw new InvalidTokenError('token is not valid');
+    return this.keys(header, token);
+  };
+
   constructor(private readonly options: VerifierOptions) {
     this.keys =
       options.keys instanceof URL
@@ -76,7 +82,7 @@ export class AccessTokenVerifier {
 
   private async verifySignature(token: string): Promise<AccessTokenClaims> {
     try {
-      const { payload } = await jwtVerify(token, this.keys, {
+      const { payload } = await jwtVerify(token, this.keyFor, {
         issuer: this.options.issuer,
         audience: this.options.audience,
         typ: 'at+jwt',
@@ -85,6 +91,9 @@ export class AccessTokenVerifier {
         requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
       });
       if (typeof payload.scope !== 'string' && payload.scope !== undefined) throw new InvalidTokenError('scope claim must be a string');
+      // jose checks `iat` only against `maxTokenAge`; a token issued in the future is refused like one not yet valid.
+      if (payload.iat !== undefined && payload.iat > Math.floor(Date.now() / 1000) + (this.options.clockToleranceSeconds ?? 30))
+        throw new InvalidTokenError('token is not valid');
       const claims = { ...payload, scope: payload.scope ?? '' } as AccessTokenClaims;
       this.verified.set(token, claims, { ttl: Math.max(1, claims.exp * 1000 - Date.now()) });
       return claims;
