@@ -323,6 +323,33 @@ describe('orders service API', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('answers each of many concurrent orders on its own: invalid ones fail alone, valid ones commit with one event each', async () => {
+    const customerId = await newCustomer();
+    const eur = await newProduct(700);
+    const usd = await newProduct(700, 'USD');
+    const bodies = Array.from({ length: 60 }, (_, i) => {
+      if (i % 10 === 3) return { customerId, currency: 'EUR', lines: [{ productId: usd, quantity: 1 }] };
+      if (i % 10 === 7) return { customerId: randomUUID(), currency: 'EUR', lines: [{ productId: eur, quantity: 1 }] };
+      return { customerId, currency: 'EUR', lines: [{ productId: eur, quantity: (i % 5) + 1 }] };
+    });
+    const responses = await Promise.all(
+      bodies.map((body) => api<{ id: string; totalMinor: number; detail?: string }>('POST', '/orders', body)),
+    );
+
+    responses.forEach((response, i) => {
+      if (i % 10 === 3) expect([response.status, response.body.detail]).toEqual([422, expect.stringMatching(/priced in USD/)]);
+      else if (i % 10 === 7) expect(response.status).toBe(404);
+      else expect([response.status, response.body.totalMinor]).toEqual([201, 700 * ((i % 5) + 1)]);
+    });
+    const created = responses.filter((r) => r.status === 201).map((r) => r.body.id);
+    expect(created).toHaveLength(48);
+    for (const id of created.slice(0, 5)) expect((await api('GET', `/orders/${id}`)).status).toBe(200);
+    const events = await readEvents('orders.events.v1', (seen) => created.every((id) => seen.some((e) => e.subject === id)));
+    for (const id of created) {
+      expect(events.filter((e) => e.subject === id && e.type === 'orders.order.created.v1')).toHaveLength(1);
+    }
+  });
+
   it('pages through a customer’s orders with a cursor, newest first, without gaps or repeats', async () => {
     const customerId = await newCustomer();
     const productId = await newProduct();

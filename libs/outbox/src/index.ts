@@ -1,5 +1,5 @@
 export { OutboxRecord } from './lib/outbox-record.entity';
-export { OutboxWriter } from './lib/outbox-writer';
+export { OutboxWriter, type OutboxInsert, type OutboxRows } from './lib/outbox-writer';
 export { OutboxRelay, type OutboxRelayOptions } from './lib/outbox-relay';
 export { createOutboxTable, dropOutboxTable } from './lib/outbox-migration';
 export { OutboxModule, type OutboxModuleOptions } from './lib/outbox.module';

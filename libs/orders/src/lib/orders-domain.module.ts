@@ -8,6 +8,7 @@ import { CustomersController } from './customers/customers.controller';
 import { CustomersService } from './customers/customers.service';
 import { Order, OrderLine } from './orders/order.entity';
 import { OrdersController } from './orders/orders.controller';
+import { OrderPlacement } from './orders/order-placement';
 import { OrdersService } from './orders/orders.service';
 import { Product } from './products/product.entity';
 import { ProductsController } from './products/products.controller';
@@ -48,6 +49,7 @@ export class OrdersDomainModule {
         CustomersService,
         ProductsService,
         OrdersService,
+        OrderPlacement,
         PaymentsService,
         InvoicesService,
         ...readCacheProviders(options.cacheTtlSeconds),

@@ -5,6 +5,7 @@ import { ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdParam } from '../customers/customers.dto';
 import { CreateOrderDto, ListOrdersQuery, TransitionParams, type OrderView } from './orders.dto';
+import { OrderPlacement } from './order-placement';
 import { OrdersService } from './orders.service';
 
 const BASE = '/api/v1/orders';
@@ -14,16 +15,22 @@ const BASE = '/api/v1/orders';
 export class OrdersController {
   constructor(
     private readonly orders: OrdersService,
+    private readonly placement: OrderPlacement,
     private readonly idempotency: IdempotencyStore,
   ) {}
 
   @Post()
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   async create(@Body() body: CreateOrderDto, @IdempotencyKey() key: string | undefined, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const outcome = await this.idempotency.execute(key, requestFingerprint('POST', BASE, body), async (manager) => {
-      const order = await this.orders.create(manager, body);
-      return { status: 201, body: order, headers: { location: `${BASE}/${order.id}`, etag: etagOf(order.version) } };
+    const created = (order: OrderView) => ({
+      status: 201,
+      body: order,
+      headers: { location: `${BASE}/${order.id}`, etag: etagOf(order.version) },
     });
+    if (key === undefined) return sendOutcome(reply, { ...created(await this.placement.place(body)), replayed: false });
+    const outcome = await this.idempotency.execute(key, requestFingerprint('POST', BASE, body), async (manager) =>
+      created(await this.placement.placeIn(manager, body)),
+    );
     return sendOutcome(reply, outcome);
   }
 

@@ -1,21 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { decodeCursor, toPage, type Page } from '@keelson/database';
 import { createEvent } from '@keelson/messaging';
 import { metricsRegistry } from '@keelson/observability';
 import { OutboxWriter } from '@keelson/outbox';
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { DataSource, IsNull, type EntityManager } from 'typeorm';
-import { Customer } from '../customers/customer.entity';
+import { DataSource, type EntityManager } from 'typeorm';
 import { OrdersError, OrdersErrorCode } from '../errors';
-import { MAX_AMOUNT_MINOR } from '../money';
-import { ProductsService } from '../products/products.service';
 import { OrderCache } from '../read-caches';
-import { Order, OrderLine } from './order.entity';
+import { Order } from './order.entity';
 import { allowedActions, nextStatus, type OrderAction } from './order-state';
-import type { CreateOrderDto, ListOrdersQuery, OrderView } from './orders.dto';
+import type { ListOrdersQuery, OrderView } from './orders.dto';
 
-const ordersCreated = new Counter({ name: 'orders_created_total', help: 'Orders created.', registers: [metricsRegistry] });
 const orderTransitions = new Counter({
   name: 'order_transitions_total',
   help: 'Order state transitions, by source and target status.',
@@ -44,94 +39,9 @@ export function orderView(order: Order): OrderView {
 export class OrdersService {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly products: ProductsService,
     private readonly outbox: OutboxWriter,
     private readonly cache: OrderCache,
   ) {}
-
-  /** Prices come from the catalogue at the time of ordering, never from the client. */
-  async create(manager: EntityManager, input: CreateOrderDto): Promise<OrderView> {
-    const customer = await manager.findOneBy(Customer, { id: input.customerId, deletedAt: IsNull() });
-    if (!customer) throw new OrdersError(OrdersErrorCode.CustomerNotFound, `customer ${input.customerId} does not exist`);
-    if (customer.status !== 'active')
-      throw new OrdersError(OrdersErrorCode.CustomerNotActive, `customer ${customer.id} is ${customer.status}`);
-    const catalogue = await this.products.forOrder(
-      manager,
-      input.lines.map((l) => l.productId),
-    );
-    const orderId = randomUUID();
-    let total = 0;
-    const lines = input.lines.map((line, position) => {
-      const product = catalogue.get(line.productId);
-      if (!product)
-        throw new OrdersError(OrdersErrorCode.ProductNotFound, `line ${position + 1}: product ${line.productId} does not exist`);
-      if (!product.active)
-        throw new OrdersError(OrdersErrorCode.ProductNotActive, `line ${position + 1}: product ${product.sku} is not for sale`);
-      if (product.currency !== input.currency) {
-        throw new OrdersError(
-          OrdersErrorCode.CurrencyMismatch,
-          `line ${position + 1}: product ${product.sku} is priced in ${product.currency}, the order is in ${input.currency}`,
-        );
-      }
-      total += product.priceMinor * line.quantity;
-      return manager.create(OrderLine, {
-        id: randomUUID(),
-        orderId,
-        productId: product.id,
-        quantity: line.quantity,
-        unitPriceMinor: product.priceMinor,
-        position,
-      });
-    });
-    if (total > MAX_AMOUNT_MINOR)
-      throw new OrdersError(OrdersErrorCode.AmountOverflow, `the order total ${total} exceeds ${MAX_AMOUNT_MINOR} minor units`);
-
-    const now = new Date();
-    const order = manager.create(Order, {
-      id: orderId,
-      customerId: customer.id,
-      status: 'pending',
-      currency: input.currency,
-      totalMinor: total,
-      version: 1,
-      createdAt: now,
-      updatedAt: now,
-      lines,
-    });
-    await manager.insert(Order, {
-      id: order.id,
-      customerId: order.customerId,
-      status: order.status,
-      currency: order.currency,
-      totalMinor: order.totalMinor,
-      version: 1,
-      createdAt: now,
-      updatedAt: now,
-    });
-    await manager.insert(OrderLine, lines);
-    await this.outbox.append(manager, [
-      createEvent({
-        type: 'orders.order.created.v1',
-        source: 'orders',
-        subject: order.id,
-        aggregatetype: 'order',
-        aggregateversion: order.version,
-        data: {
-          orderId: order.id,
-          customerId: order.customerId,
-          status: 'pending',
-          lines: lines.map((l) => ({
-            productId: l.productId,
-            quantity: l.quantity,
-            unitPrice: { amountMinor: l.unitPriceMinor, currency: order.currency },
-          })),
-          total: { amountMinor: order.totalMinor, currency: order.currency },
-        },
-      }),
-    ]);
-    ordersCreated.inc();
-    return orderView(order);
-  }
 
   async get(id: string): Promise<OrderView> {
     const view = await this.cache.getOrLoad(id, async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeCursor, toPage, type Page } from '@keelson/database';
 import { Injectable } from '@nestjs/common';
-import { DataSource, In, QueryFailedError, type EntityManager } from 'typeorm';
+import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
 import { OrdersError, OrdersErrorCode } from '../errors';
 import { Product } from './product.entity';
 import type { CreateProductDto, ListProductsQuery, ProductView, UpdateProductDto } from './products.dto';
@@ -77,9 +77,4 @@ export class ProductsService {
     return { items: page.items.map(productView), nextCursor: page.nextCursor };
   }
 
-  /** The products an order refers to, read in the order's transaction. */
-  async forOrder(manager: EntityManager, ids: readonly string[]): Promise<Map<string, Product>> {
-    const products = await manager.findBy(Product, { id: In([...new Set(ids)]) });
-    return new Map(products.map((p) => [p.id, p]));
-  }
 }
