@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AUTH_SCHEMA, authEntities, type IssuedClient } from '@keelson/auth';
 import { DataSource, dataSourceOptions } from '@keelson/database';
-import { freePort, localPostgresConfig, ServiceProcess, stack } from '@keelson/testing';
+import { freePort, localPostgresConfig, ServiceProcess, stack, waitFor } from '@keelson/testing';
 import { decodeJwt } from 'jose';
 
 // The password and refresh_token grants, end to end against real auth processes.
@@ -25,20 +25,25 @@ describe('password and refresh_token grants', () => {
     dataSourceOptions({ schema: AUTH_SCHEMA, config: localPostgresConfig(2), entities: authEntities, applicationName: 'auth-it' }),
   );
 
+  /** Every credential and token these tests send or receive; none may appear in the service's logs. */
+  const secrets = new Set<string>([password]);
+
   async function token(
     service: ServiceProcess,
     client: IssuedClient,
     form: Record<string, string>,
   ): Promise<{ status: number; body: TokenBody }> {
+    const basic = Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64');
     const response = await fetch(`${service.url}/api/v1/auth/token`, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
-      },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
       body: new URLSearchParams(form).toString(),
     });
-    return { status: response.status, body: (await response.json()) as TokenBody };
+    const body = (await response.json()) as TokenBody;
+    for (const value of [basic, client.clientSecret, form.password, form.refresh_token, body.access_token, body.refresh_token]) {
+      if (typeof value === 'string' && value.length > 0) secrets.add(value);
+    }
+    return { status: response.status, body };
   }
 
   async function adminPost<T>(path: string, body: unknown): Promise<T> {
@@ -60,7 +65,7 @@ describe('password and refresh_token grants', () => {
     const seed = ServiceProcess.start('apps/auth/src/main', {}, await freePort(), ['seed']);
     expect((await seed.exited).code).toBe(0);
     admin = (JSON.parse(seed.stdout.trim().split('\n').at(-1) ?? '{}') as { client: IssuedClient }).client;
-    graceful = ServiceProcess.start('apps/auth/src/main', {}, await freePort());
+    graceful = ServiceProcess.start('apps/auth/src/main', { LOG_LEVEL: 'debug' }, await freePort());
     strict = ServiceProcess.start('apps/auth/src/main', { REFRESH_REUSE_GRACE_SECONDS: '0' }, await freePort());
     await Promise.all([graceful.ready(), strict.ready()]);
     await dataSource.initialize();
@@ -191,5 +196,19 @@ describe('password and refresh_token grants', () => {
         await stack('up', 'redis');
       }
     });
+  });
+
+  it('writes no password, client secret or token to its logs', async () => {
+    await token(graceful, app, { grant_type: 'password', username, password });
+    // Log lines are buffered briefly and written in order: once a later request's line is out, so is everything before it.
+    const marker = randomUUID();
+    expect((await fetch(`${graceful.url}/api/v1/auth/after-${marker}`)).status).toBe(404);
+    await waitFor('the access log to reach stdout', () => Promise.resolve(graceful.stdout.includes(marker) || undefined), {
+      timeoutMs: 5_000,
+    });
+    const logs = graceful.stdout + graceful.stderr;
+    expect(logs).toContain('"request completed"');
+    expect(secrets.size).toBeGreaterThan(5);
+    for (const secret of secrets) expect(logs).not.toContain(secret);
   });
 });

@@ -7,4 +7,4 @@ export {
 } from './lib/access-token-verifier';
 export { AuthGuard, Public, Scopes, type AuthenticatedRequest } from './lib/auth.guard';
 export { AuthClientModule, type AuthClientOptions } from './lib/auth-client.module';
-export { denyListKey } from './lib/deny-list';
+export { DenyListMirror, denyListKey, recordRevocation, type DenyListMirrorOptions } from './lib/deny-list';

@@ -12,5 +12,5 @@ export {
   type TracingOptions,
 } from './lib/tracing';
 export { collectProcessMetrics, httpRequestDuration, metricsRegistry } from './lib/metrics';
-export { loggerParams, REDACTED_LOG_PATHS, REQUEST_ID_HEADER, requestIdFor } from './lib/logging';
+export { loggerParams, REQUEST_ID_HEADER, requestIdFor } from './lib/logging';
 export { ObservabilityModule, type ObservabilityOptions } from './lib/observability.module';

@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { Counter } from 'prom-client';
-import { denyListKey } from './deny-list';
+import { DenyListMirror, denyListKey } from './deny-list';
 
 export interface AccessTokenClaims extends JWTPayload {
   sub: string;
@@ -24,6 +24,11 @@ export interface VerifierOptions {
   cacheSize?: number;
   /** For the deny-list; without it revocation is not checked. */
   redis?: Redis;
+  /**
+   * Keep an in-process copy of the deny-list, polled every `refreshMs` (default on, 250 ms):
+   * a check is then a map lookup, and Redis is asked per token only while the copy is stale.
+   */
+  denyListMirror?: false | { refreshMs?: number };
   /** How long a fetched JWKS is trusted: at most the auth service's `JWKS_CACHE_SECONDS` (default 300 s). */
   jwksCacheMs?: number;
   /** Least time between two JWKS fetches triggered by unknown `kid`s (default 30 s). */
@@ -45,12 +50,14 @@ const denyListUnavailable = new Counter({
  * Verifies RFC 9068 access tokens locally: ES256 only, `typ: at+jwt`, issuer, audience, time
  * claims with a small tolerance. Keys come from the JWKS, cached by jose and refetched (with
  * a cooldown) when an unknown `kid` appears. A verified token is cached until it expires, but
- * the deny-list is consulted on every call, so a revocation takes effect at once.
+ * the deny-list is consulted on every call (its in-process copy, or Redis while the copy is
+ * stale), so a revocation takes effect within the copy's refresh interval (250 ms).
  */
 export class AccessTokenVerifier {
   private readonly logger = new Logger(AccessTokenVerifier.name);
   private readonly keys: JWTVerifyGetKey;
   private readonly verified: LRUCache<string, AccessTokenClaims>;
+  private readonly mirror: DenyListMirror | undefined;
   private lastDenyListWarning = 0;
 
   /** Only a string `kid` selects a key (RFC 7515 §4.1.4); jose alone would fall back to any key of the right type. */
@@ -68,6 +75,24 @@ export class AccessTokenVerifier {
           })
         : options.keys;
     this.verified = new LRUCache({ max: options.cacheSize ?? 10_000 });
+    if (options.redis && options.denyListMirror !== false) {
+      this.mirror = new DenyListMirror(options.redis, options.denyListMirror ?? {});
+      this.mirror.start();
+    }
+  }
+
+  /** A revocation made in this process: refused here at once, elsewhere within the refresh interval. */
+  noteRevoked(jti: string, expiresAtMs: number): void {
+    this.mirror?.add(jti, expiresAtMs);
+  }
+
+  /** Stops the deny-list polling. */
+  close(): void {
+    this.mirror?.stop();
+  }
+
+  onModuleDestroy(): void {
+    this.close();
   }
 
   async verify(token: string): Promise<AccessTokenClaims> {
@@ -108,6 +133,9 @@ export class AccessTokenVerifier {
   /** Fails open when Redis is unreachable: tokens are short-lived, and an outage must not stop all traffic. */
   private async checkDenyList(jti: string): Promise<void> {
     if (!this.options.redis) return;
+    const known = this.mirror?.isRevoked(jti);
+    if (known === true) throw new InvalidTokenError('token has been revoked');
+    if (known === false) return;
     let revoked: number;
     try {
       revoked = await this.options.redis.exists(denyListKey(jti));

@@ -1,6 +1,6 @@
 import { REDIS, type Redis } from '@keelson/cache';
 import { AccessTokenVerifier, InvalidTokenError } from '@keelson/auth-client';
-import { Body, Controller, Headers, HttpCode, Inject, Injectable, Post, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Injectable, Post, Res, type OnModuleDestroy } from '@nestjs/common';
 import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ClientsService } from '../clients/clients.service';
@@ -17,7 +17,7 @@ export const INTROSPECTION_AUDIENCE = Symbol('INTROSPECTION_AUDIENCE');
  * in an LRU (a hot token is not re-verified), the deny-list is checked every time.
  */
 @Injectable()
-export class IntrospectionService {
+export class IntrospectionService implements OnModuleDestroy {
   private readonly verifier: AccessTokenVerifier;
 
   constructor(
@@ -27,6 +27,14 @@ export class IntrospectionService {
     @Inject(INTROSPECTION_AUDIENCE) audience: string,
   ) {
     this.verifier = new AccessTokenVerifier({ keys: ownKeys(keys), issuer: settings.issuer, audience, redis, clockToleranceSeconds: 0 });
+  }
+
+  onModuleDestroy(): void {
+    this.verifier.close();
+  }
+
+  noteRevoked(jti: string, expiresAtMs: number): void {
+    this.verifier.noteRevoked(jti, expiresAtMs);
   }
 
   async introspect(token: string): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
 import { REDIS, type Redis } from '@keelson/cache';
-import { denyListKey } from '@keelson/auth-client';
+import { AccessTokenVerifier, recordRevocation } from '@keelson/auth-client';
 import { createEvent } from '@keelson/messaging';
 import { OutboxWriter } from '@keelson/outbox';
 import { Body, Controller, Headers, HttpCode, Inject, Injectable, Post, Res } from '@nestjs/common';
@@ -11,11 +11,13 @@ import { ClientsService } from '../clients/clients.service';
 import { KeyRing, SIGNING_ALG } from '../keys/key-ring';
 import { AUTH_SERVER_SETTINGS, type AuthServerSettings } from '../keys/well-known.controller';
 import { clientCredentials, param } from './form';
+import { IntrospectionService } from './introspection';
 import { OAuthError } from './oauth-error';
 
 /**
  * Revokes access tokens: the jti goes on the Redis deny-list until the token would have
- * expired (every gateway checks it per request), and `auth.token.revoked.v1` is published.
+ * expired (every verifier checks it per request, through a copy refreshed every 250 ms),
+ * and `auth.token.revoked.v1` is published.
  */
 @Injectable()
 export class RevocationService {
@@ -25,6 +27,8 @@ export class RevocationService {
     private readonly outbox: OutboxWriter,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(AUTH_SERVER_SETTINGS) private readonly settings: AuthServerSettings,
+    private readonly guardVerifier: AccessTokenVerifier,
+    private readonly introspection: IntrospectionService,
   ) {}
 
   /** Returns false when there was nothing to revoke (invalid or expired token: not an error, RFC 7009 §2.2). */
@@ -41,7 +45,10 @@ export class RevocationService {
     const remainingMs = claims.exp * 1000 - Date.now();
     if (remainingMs <= 0) return false;
     const { jti, exp } = claims;
-    await this.redis.set(denyListKey(jti), '1', 'PX', remainingMs + 60_000);
+    await recordRevocation(this.redis, jti, exp * 1000);
+    // This replica refuses the token at once; other replicas and gateways within their refresh interval.
+    this.guardVerifier.noteRevoked(jti, exp * 1000);
+    this.introspection.noteRevoked(jti, exp * 1000);
     await this.dataSource.transaction((manager) =>
       this.outbox.append(manager, [
         createEvent({
