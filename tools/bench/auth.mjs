@@ -93,7 +93,7 @@ try {
   const verifier = new AccessTokenVerifier({ keys: new URL(`${base}/.well-known/jwks.json`), issuer, audience: 'keelson-api', redis });
   const noDenyList = new AccessTokenVerifier({ keys: new URL(`${base}/.well-known/jwks.json`), issuer, audience: 'keelson-api' });
   for (const [name, sut] of [
-    ['guard verify, cached token, deny-list in Redis', verifier],
+    ['guard verify, cached token, deny-list copy from Redis', verifier],
     ['guard verify, cached token, signature only', noDenyList],
   ]) {
     const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000, numberOfSignificantValueDigits: 3 });
