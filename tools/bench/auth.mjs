@@ -83,9 +83,34 @@ try {
     rawBody: `token=${token}`,
     ...common,
   });
-  printTable([bare, { ...issue, baseline: bare }, { ...introspect, baseline: bare }]);
+  // Latency at the targets' rates (5,000 and 15,000 req/s), beside saturation above.
+  const issueAtTarget = await measure({
+    name: 'auth POST /api/v1/auth/token @ 5000/s',
+    url: `${base}/api/v1/auth/token`,
+    method: 'POST',
+    headers: form,
+    rawBody: 'grant_type=client_credentials&scope=orders:read',
+    rate: 5_000,
+    ...common,
+  });
+  const introspectAtTarget = await measure({
+    name: 'auth POST /api/v1/auth/introspect @ 15000/s',
+    url: `${base}/api/v1/auth/introspect`,
+    method: 'POST',
+    headers: form,
+    rawBody: `token=${token}`,
+    rate: 15_000,
+    ...common,
+  });
+  printTable([
+    bare,
+    { ...issue, baseline: bare },
+    { ...issueAtTarget, baseline: bare },
+    { ...introspect, baseline: bare },
+    { ...introspectAtTarget, baseline: bare },
+  ]);
 
-  // The guard's cost for a hot token: signature cached, deny-list checked in Redis each call.
+  // The guard's cost for a hot token: signature cached, deny-list checked (in-process copy of the Redis list) each call.
   const { AccessTokenVerifier } = require(path.join(root, 'dist/libs/auth-client/src/index.js'));
   const { createRedis } = require(path.join(root, 'dist/libs/cache/src/index.js'));
   const redis = createRedis({ REDIS_HOST: '127.0.0.1', REDIS_PORT: 6379 }, 'bench');

@@ -8,7 +8,12 @@ import { createServer } from 'node:net';
 
 /**
  * Runs one measurement. `body` is sent as JSON, `rawBody` as given (e.g. a form);
- * `requests` (optional) is autocannon's request list, for bodies that change per request. A short warm-up run is discarded first.
+ * `requests` (optional) is autocannon's request list, for bodies that change per request.
+ * Without `rate` the connections send as fast as answers come (saturation: the most the
+ * server does); with `rate` they are held to that many requests per second in total, which
+ * is how latency at a target load is read (per connection it is still closed-loop, so a
+ * stalled server also slows the offered load; the table's req/s shows when that happened).
+ * A short warm-up run is discarded first.
  */
 export async function measure({
   name,
@@ -21,6 +26,7 @@ export async function measure({
   durationSeconds = 10,
   warmupSeconds = 2,
   requests,
+  rate,
 }) {
   const base = {
     url,
@@ -29,6 +35,7 @@ export async function measure({
     connections,
     ...(rawBody !== undefined ? { body: rawBody } : body ? { body: JSON.stringify(body) } : {}),
     ...(requests ? { requests } : {}),
+    ...(rate ? { overallRate: rate } : {}),
   };
   if (warmupSeconds > 0) await autocannon({ ...base, duration: warmupSeconds });
   const latencies = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });

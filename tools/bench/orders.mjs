@@ -76,9 +76,24 @@ try {
     body: orderBody,
     ...common,
   });
+  // Latency at the target rate (2,000 orders/s), beside saturation above.
+  const postAtTarget = await measure({
+    name: 'orders POST /api/v1/orders @ 2000/s',
+    url: `${api}/orders`,
+    method: 'POST',
+    body: orderBody,
+    rate: 2_000,
+    ...common,
+  });
   const getBase = await measure({ name: 'bare Fastify GET /baseline', url: `${baseline.url}/baseline`, ...common });
   const getOrder = await measure({ name: 'orders GET /api/v1/orders/{id} (cached)', url: `${api}/orders/${order.id}`, ...common });
-  printTable([postBase, { ...postOrders, baseline: postBase }, getBase, { ...getOrder, baseline: getBase }]);
+  printTable([
+    postBase,
+    { ...postOrders, baseline: postBase },
+    { ...postAtTarget, baseline: postBase },
+    getBase,
+    { ...getOrder, baseline: getBase },
+  ]);
 
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const backlog = /^outbox_backlog_events\S* (\S+)$/m.exec(metrics)?.[1];
