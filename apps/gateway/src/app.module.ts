@@ -12,6 +12,7 @@ export class AppModule {
         config,
         redis: config,
       }),
+      providers: [{ provide: 'GATEWAY_CONFIG', useValue: config }],
     };
   }
 }

@@ -1,10 +1,45 @@
 import './instrument'; // first: tracing must patch http, pg and ioredis before they load
+import { REDIS, type Redis } from '@keelson/cache';
+import { installGateway } from '@keelson/gateway';
 import { runService } from '@keelson/runtime';
-import { configSchema } from './config';
+import { configSchema, type GatewayConfig } from './config';
 
 void runService({
   name: 'gateway',
   description: 'The public REST edge: authentication, rate limits, circuit breakers and routing to the services.',
   configSchema,
   appModule: async (config) => (await import('./app.module')).AppModule.register(config),
+  ownOpenApi: false,
+  configure: async (app) => {
+    const config = app.get<GatewayConfig>('GATEWAY_CONFIG');
+    await installGateway(app.getHttpAdapter().getInstance(), app.get<Redis>(REDIS), {
+      upstreams: {
+        auth: config.AUTH_URL,
+        orders: config.ORDERS_URL,
+        replay: config.REPLAY_URL,
+        'cache-invalidator': config.CACHE_INVALIDATOR_URL,
+        benchmark: config.BENCHMARK_URL,
+      },
+      auth: {
+        issuer: config.AUTH_ISSUER,
+        audience: config.AUTH_AUDIENCE,
+        jwksUrl: config.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', config.AUTH_URL).toString(),
+        jwksCacheSeconds: config.JWKS_CACHE_SECONDS,
+      },
+      rateLimits: {
+        windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+        perClient: config.RATE_LIMIT_PER_CLIENT,
+        perIp: config.RATE_LIMIT_PER_IP,
+      },
+      resilience: {
+        timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+        maxConcurrent: config.UPSTREAM_MAX_CONCURRENT,
+        maxAttempts: config.UPSTREAM_MAX_ATTEMPTS,
+        breakerFailures: config.BREAKER_CONSECUTIVE_FAILURES,
+        breakerHalfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_MS,
+      },
+      corsOrigins: config.CORS_ORIGINS,
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    });
+  },
 });

@@ -13,6 +13,8 @@ export interface ServiceDefinition<S extends z.ZodObject> {
   migrate?: (config: z.output<S>) => Promise<Record<string, unknown>>;
   /** Further one-shot commands (`main.js <name>`), e.g. a seed; each prints its JSON result. */
   commands?: Record<string, (config: z.output<S>) => Promise<Record<string, unknown>>>;
+  /** Serve this service's own OpenAPI document at `/openapi.json` (default); the gateway serves a merged one instead. */
+  ownOpenApi?: boolean;
   /** Adjusts the HTTP server before it listens, e.g. registers a body parser. */
   configure?: (app: NestFastifyApplication) => Promise<void>;
 }

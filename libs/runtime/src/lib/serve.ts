@@ -46,11 +46,13 @@ export async function serve<S extends z.ZodObject>(definition: ServiceDefinition
       .observe(reply.elapsedTime / 1_000);
     done();
   });
-  const openapi = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle(`Keelson ${definition.name}`).setDescription(definition.description).setVersion('1').build(),
-  );
-  fastify.get('/openapi.json', (_request, reply) => reply.send(openapi));
+  if (definition.ownOpenApi !== false) {
+    const openapi = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder().setTitle(`Keelson ${definition.name}`).setDescription(definition.description).setVersion('1').build(),
+    );
+    fastify.get('/openapi.json', (_request, reply) => reply.send(openapi));
+  }
 
   if (definition.configure) await definition.configure(app);
   installShutdown(definition.name, app, { graceMs: config.SHUTDOWN_GRACE_MS, drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS }, logger);

@@ -1,0 +1,199 @@
+import { metricsRegistry } from '@keelson/observability';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  bulkhead,
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+  TaskCancelledError,
+  timeout,
+  TimeoutStrategy,
+  wrap,
+  type IPolicy,
+} from 'cockatiel';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { Pool, type Dispatcher } from 'undici';
+import { IDEMPOTENT_METHODS, type UpstreamName } from './route-table';
+
+export interface ResilienceSettings {
+  /** Budget for an answer's headers, retries included. */
+  timeoutMs: number;
+  /** Consecutive failures (errors, timeouts, 5xx) that open the breaker. */
+  breakerFailures: number;
+  /** How long an open breaker refuses before it lets one trial request through. */
+  breakerHalfOpenAfterMs: number;
+  /** Requests in flight at once; more are refused at once. */
+  maxConcurrent: number;
+  /** Attempts for idempotent methods (1 = no retry). */
+  maxAttempts: number;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  /** Path and query, as received. */
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+/** Why an upstream call produced no usable answer; mapped to 502/503/504 at the edge. */
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly upstream: UpstreamName,
+    readonly kind: 'breaker-open' | 'bulkhead-full' | 'timeout' | 'unreachable' | 'server-error' | 'client-gone',
+    readonly retryAfterSeconds?: number,
+    readonly upstreamStatus?: number,
+  ) {
+    super(`${upstream}: ${kind}`);
+  }
+}
+
+class UpstreamStatusError extends Error {
+  constructor(readonly status: number) {
+    super(`upstream answered ${status}`);
+  }
+}
+
+const upstreamDuration = new Histogram({
+  name: 'gateway_upstream_request_duration_seconds',
+  help: 'Time to an upstream answer’s headers, retries included, by upstream and outcome.',
+  labelNames: ['upstream', 'outcome'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [metricsRegistry],
+});
+const upstreamRejections = new Counter({
+  name: 'gateway_upstream_rejections_total',
+  help: 'Requests refused without calling the upstream, by reason (breaker_open, bulkhead_full).',
+  labelNames: ['upstream', 'reason'] as const,
+  registers: [metricsRegistry],
+});
+const upstreamTimeouts = new Counter({
+  name: 'gateway_upstream_timeouts_total',
+  help: 'Upstream calls abandoned at the timeout budget.',
+  labelNames: ['upstream'] as const,
+  registers: [metricsRegistry],
+});
+const upstreamRetries = new Counter({
+  name: 'gateway_upstream_retries_total',
+  help: 'Repeated attempts of idempotent requests.',
+  labelNames: ['upstream'] as const,
+  registers: [metricsRegistry],
+});
+const breakerState = new Gauge({
+  name: 'gateway_circuit_breaker_state',
+  help: 'Circuit breaker per upstream: 0 closed, 1 half-open, 2 open.',
+  labelNames: ['upstream'] as const,
+  registers: [metricsRegistry],
+});
+
+const STATE_VALUE: Record<CircuitState, number> = {
+  [CircuitState.Closed]: 0,
+  [CircuitState.HalfOpen]: 1,
+  [CircuitState.Open]: 2,
+  [CircuitState.Isolated]: 2,
+};
+
+const isFailure = (error: Error): boolean => !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError);
+
+/**
+ * One service behind the gateway: a keep-alive connection pool (undici) and cockatiel
+ * policies — bulkhead (outermost, so a saturated upstream is refused at once), the timeout
+ * budget, retries with decorrelated jitter for idempotent methods only, and a consecutive-
+ * failure circuit breaker with half-open trials. Errors, timeouts and 5xx answers count as
+ * failures; an open breaker refuses without touching the network.
+ */
+export class Upstream {
+  private readonly pool: Pool;
+  private readonly idempotent: IPolicy;
+  private readonly unsafe: IPolicy;
+  private openedAt = 0;
+
+  constructor(
+    readonly name: UpstreamName,
+    readonly origin: string,
+    private readonly settings: ResilienceSettings,
+  ) {
+    this.pool = new Pool(origin, { connections: settings.maxConcurrent, keepAliveTimeout: 30_000 });
+    const breaker = circuitBreaker(handleWhen(isFailure), {
+      halfOpenAfter: settings.breakerHalfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(settings.breakerFailures),
+    });
+    breakerState.set({ upstream: name }, 0);
+    breaker.onStateChange((state) => {
+      breakerState.set({ upstream: name }, STATE_VALUE[state]);
+      if (state === CircuitState.Open) this.openedAt = Date.now();
+    });
+    const budget = timeout(settings.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
+    const retries = retry(handleWhen(isFailure), {
+      maxAttempts: Math.max(0, settings.maxAttempts - 1),
+      backoff: new ExponentialBackoff({ initialDelay: 25, maxDelay: 250 }),
+    });
+    retries.onRetry(() => {
+      upstreamRetries.inc({ upstream: name });
+    });
+    const limit = bulkhead(settings.maxConcurrent, 0);
+    this.idempotent = wrap(limit, budget, retries, breaker);
+    this.unsafe = wrap(limit, budget, breaker);
+  }
+
+  /** Calls the upstream; resolves with its answer (status < 500) or rejects with an UpstreamFailure. */
+  async call(request: UpstreamRequest): Promise<Dispatcher.ResponseData> {
+    const policy = IDEMPOTENT_METHODS.has(request.method) ? this.idempotent : this.unsafe;
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      return await policy.execute(async ({ signal }) => {
+        const response = await this.pool.request({
+          method: request.method,
+          path: request.path,
+          headers: request.headers,
+          body: request.body ?? null,
+          signal: anySignal(signal, request.signal),
+        });
+        if (response.statusCode >= 500) {
+          await response.body.dump();
+          throw new UpstreamStatusError(response.statusCode);
+        }
+        return response;
+      }, request.signal);
+    } catch (error) {
+      const failure = request.signal.aborted ? new UpstreamFailure(this.name, 'client-gone') : this.failureOf(error);
+      outcome = failure.kind;
+      throw failure;
+    } finally {
+      upstreamDuration.observe({ upstream: this.name, outcome }, (performance.now() - started) / 1_000);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private failureOf(error: unknown): UpstreamFailure {
+    if (error instanceof BrokenCircuitError) {
+      upstreamRejections.inc({ upstream: this.name, reason: 'breaker_open' });
+      const remainingMs = Math.max(0, this.openedAt + this.settings.breakerHalfOpenAfterMs - Date.now());
+      return new UpstreamFailure(this.name, 'breaker-open', Math.max(1, Math.ceil(remainingMs / 1_000)));
+    }
+    if (error instanceof BulkheadRejectedError) {
+      upstreamRejections.inc({ upstream: this.name, reason: 'bulkhead_full' });
+      return new UpstreamFailure(this.name, 'bulkhead-full', 1);
+    }
+    if (error instanceof TaskCancelledError) {
+      upstreamTimeouts.inc({ upstream: this.name });
+      return new UpstreamFailure(this.name, 'timeout');
+    }
+    if (error instanceof UpstreamStatusError) return new UpstreamFailure(this.name, 'server-error', undefined, error.status);
+    return new UpstreamFailure(this.name, 'unreachable');
+  }
+}
+
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  return AbortSignal.any([a, b]);
+}
