@@ -29,6 +29,13 @@ export const configSchema = baseConfigSchema(8080)
     AUTH_JWKS_URL: z.url().optional(),
     /** Upper bound for trusting a fetched JWKS: the auth service's JWKS_CACHE_SECONDS. */
     JWKS_CACHE_SECONDS: positive(300),
+    /** Leeway for exp/nbf/iat against this host's clock. */
+    AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    /** Redis key prefix of the counters: gateways with the same prefix share one budget. */
+    RATE_LIMIT_PREFIX: z
+      .string()
+      .regex(/^[\w:.-]{1,64}$/)
+      .default('gw:rl'),
     RATE_LIMIT_WINDOW_SECONDS: positive(60),
     RATE_LIMIT_PER_CLIENT: positive(60_000),
     RATE_LIMIT_PER_IP: positive(120_000),

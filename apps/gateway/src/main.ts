@@ -25,8 +25,10 @@ void runService({
         audience: config.AUTH_AUDIENCE,
         jwksUrl: config.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', config.AUTH_URL).toString(),
         jwksCacheSeconds: config.JWKS_CACHE_SECONDS,
+        clockSkewSeconds: config.AUTH_CLOCK_SKEW_SECONDS,
       },
       rateLimits: {
+        keyPrefix: config.RATE_LIMIT_PREFIX,
         windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
         perClient: config.RATE_LIMIT_PER_CLIENT,
         perIp: config.RATE_LIMIT_PER_IP,

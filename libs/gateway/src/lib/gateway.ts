@@ -10,7 +10,7 @@ import { Upstream, type ResilienceSettings } from './upstream';
 
 export interface GatewaySettings {
   upstreams: Readonly<Record<UpstreamName, string>>;
-  auth: { issuer: string; audience: string; jwksUrl: string; jwksCacheSeconds: number };
+  auth: { issuer: string; audience: string; jwksUrl: string; jwksCacheSeconds: number; clockSkewSeconds: number };
   rateLimits: RateLimitSettings;
   resilience: ResilienceSettings;
   corsOrigins: readonly string[];
@@ -50,6 +50,7 @@ export async function installGateway(fastify: FastifyInstance, redis: Redis, set
     audience: settings.auth.audience,
     redis,
     jwksCacheMs: settings.auth.jwksCacheSeconds * 1_000,
+    clockToleranceSeconds: settings.auth.clockSkewSeconds,
   });
   fastify.addHook('onClose', async () => {
     verifier.close();

@@ -4,6 +4,8 @@ import { Counter } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface RateLimitSettings {
+  /** Redis key prefix; gateways sharing it share one budget. */
+  keyPrefix: string;
   windowSeconds: number;
   /** Requests per window for one authenticated client (`client_id`). */
   perClient: number;
@@ -49,8 +51,8 @@ export class EdgeRateLimits {
         ...options,
       });
     };
-    this.perIp = limiter('gw:rl:ip', settings.perIp);
-    this.perClient = limiter('gw:rl:client', settings.perClient);
+    this.perIp = limiter(`${settings.keyPrefix}:ip`, settings.perIp);
+    this.perClient = limiter(`${settings.keyPrefix}:client`, settings.perClient);
   }
 
   ip(address: string): Promise<RateLimitDecision> {
