@@ -58,14 +58,52 @@ export async function measure({
 }
 
 /** A bare Fastify 5 server in its own process: the same-machine, same-run baseline. */
-export async function startBareFastify() {
-  const child = spawn(process.execPath, [new URL('./bare-fastify.mjs', import.meta.url).pathname], {
+export function startBareFastify() {
+  return startBaseline('./bare-fastify.mjs');
+}
+
+/** A bare Fastify 5 proxy hop to `upstream` in its own process: the gateway's baseline. */
+export function startBareProxy(upstream) {
+  return startBaseline('./bare-proxy.mjs', { UPSTREAM: upstream });
+}
+
+async function startBaseline(script, env = {}) {
+  const child = spawn(process.execPath, [new URL(script, import.meta.url).pathname], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   const [line] = await once(child.stdout, 'data');
   const { port } = JSON.parse(line.toString());
   return {
     url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** Starts a built service (`dist/<entry>.js`) on a free port and waits until it is ready. */
+export async function startService(root, entry, env = {}) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [`dist/${entry}.js`], {
+    cwd: root,
+    stdio: 'ignore',
+    env: { ...process.env, ...env, PORT: String(port) },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i += 1) {
+    try {
+      if ((await fetch(`${url}/health/ready`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 300) throw new Error(`${entry} did not become ready`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    port,
     async stop() {
       child.kill('SIGTERM');
       await once(child, 'exit');

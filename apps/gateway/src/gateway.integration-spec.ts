@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { GATEWAY_ROUTES } from '@keelson/gateway';
+import { createResponseValidator, GATEWAY_ROUTES, type OpenApiDocument } from '@keelson/gateway';
 import { freePort, ServiceProcess, stack, waitFor } from '@keelson/testing';
 
 // The gateway as clients meet it: real auth and orders processes on the real stack behind a
@@ -32,6 +32,8 @@ describe('gateway', () => {
   let ordersPort: number;
   let admin: IssuedClient;
   const prefix = `gw-it-${randomUUID().slice(0, 8)}`;
+  /** Successful answers the gateway gave, checked against its OpenAPI document at the end. */
+  const answered: { method: string; path: string; status: number; contentType: string | undefined; body: unknown }[] = [];
 
   async function call<T = Record<string, unknown>>(
     base: ServiceProcess,
@@ -48,6 +50,15 @@ describe('gateway', () => {
       parsed = text ? JSON.parse(text) : null;
     } catch {
       parsed = text;
+    }
+    if (base === gateway && response.ok) {
+      answered.push({
+        method,
+        path,
+        status: response.status,
+        contentType: response.headers.get('content-type') ?? undefined,
+        body: parsed,
+      });
     }
     return { status: response.status, headers: response.headers, body: parsed as T, ms };
   }
@@ -81,6 +92,17 @@ describe('gateway', () => {
     if (answer.status !== 201) throw new Error(`client: ${answer.status} ${JSON.stringify(answer.body)}`);
     return answer.body;
   }
+
+  /** The gateway's merged document once auth and orders are in it (it is rebuilt every second here). */
+  const mergedDocument = () =>
+    waitFor('auth and orders in the merged document', async () => {
+      const answer = await call<OpenApiDocument & { paths: Record<string, Record<string, { security?: unknown }>> }>(
+        gateway,
+        'GET',
+        '/openapi.json',
+      );
+      return answer.body.paths['/api/v1/orders/{id}'] && answer.body.paths['/api/v1/auth/token'] ? answer.body : undefined;
+    });
 
   beforeAll(async () => {
     slow = createServer((request, response) => {
@@ -118,6 +140,7 @@ describe('gateway', () => {
         UPSTREAM_TIMEOUT_MS: '500',
         UPSTREAM_MAX_CONCURRENT: '8',
         RATE_LIMIT_PREFIX: `${prefix}:main`,
+        OPENAPI_REFRESH_SECONDS: '1',
         BODY_LIMIT_BYTES: '4096',
       },
       await freePort(),
@@ -136,7 +159,7 @@ describe('gateway', () => {
     slow.close();
   });
 
-  it('runs token → customer → order → confirm → pay → invoice through the gateway', async () => {
+  it('runs token → customer → order → confirm → pay → invoice through the gateway, every answer as documented', async () => {
     const token = await tokenFor(admin, 'orders:read orders:write');
     const customer = await call<{ id: string }>(
       gateway,
@@ -179,6 +202,34 @@ describe('gateway', () => {
     expect(read.body.status).toBe('paid');
     expect(read.headers.get('x-request-id')).toMatch(/[\w-]{8,}/);
     expect(read.headers.get('x-content-type-options')).toBe('nosniff');
+
+    // Every answer of this flow matches the gateway's published OpenAPI document.
+    const document = await mergedDocument();
+    const validate = createResponseValidator(document);
+    const checked = answered.filter((a) => a.path.startsWith('/api/v1/'));
+    expect(checked.length).toBeGreaterThanOrEqual(6); // this flow's answers
+    for (const a of checked)
+      expect([a.method, a.path, validate(a.method, a.path, a.status, a.contentType, a.body)]).toEqual([a.method, a.path, []]);
+  });
+
+  it('serves one OpenAPI 3.1 document for the routed API, with security per route, and Swagger UI', async () => {
+    const document = await waitFor('auth and orders in the merged document', async () => {
+      const answer = await call<OpenApiDocument & { paths: Record<string, Record<string, { security?: unknown }>> }>(
+        gateway,
+        'GET',
+        '/openapi.json',
+      );
+      return answer.body.paths['/api/v1/orders/{id}'] && answer.body.paths['/api/v1/auth/token'] ? answer.body : undefined;
+    });
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths).filter((p) => !p.startsWith('/api/v1/') && !p.startsWith('/.well-known/'))).toEqual([]);
+    expect(document.paths['/api/v1/orders/{id}']?.get?.security).toEqual([{ bearer: ['orders:read'] }]);
+    expect(document.paths['/api/v1/orders']?.post?.security).toEqual([{ bearer: ['orders:write'] }]);
+    expect(document.paths['/api/v1/auth/token']?.post?.security).toEqual([]);
+    expect(document.info['x-unavailable-services']).toEqual(expect.arrayContaining(['replay', 'cache-invalidator', 'benchmark']));
+
+    const docs = await fetch(`${gateway.url}/api/docs`);
+    expect([docs.status, docs.headers.get('content-type')]).toEqual([200, expect.stringContaining('text/html')]);
   });
 
   it('answers 401 or 403 on every protected route for a missing, expired, revoked or under-scoped token, and passes the right scope', async () => {

@@ -2,6 +2,7 @@ import './instrument'; // first: tracing must patch http, pg and ioredis before 
 import { REDIS, type Redis } from '@keelson/cache';
 import { installGateway } from '@keelson/gateway';
 import { runService } from '@keelson/runtime';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { configSchema, type GatewayConfig } from './config';
 
 void runService({
@@ -42,6 +43,18 @@ void runService({
       },
       corsOrigins: config.CORS_ORIGINS,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      openApiRefreshSeconds: config.OPENAPI_REFRESH_SECONDS,
     });
+    // Swagger UI reads the merged document the gateway serves at /openapi.json.
+    SwaggerModule.setup(
+      'api/docs',
+      app,
+      { ...new DocumentBuilder().setTitle('Keelson API').build(), paths: {} },
+      {
+        swaggerOptions: { url: '/openapi.json' },
+        jsonDocumentUrl: '/api/docs/gateway.json',
+        yamlDocumentUrl: '/api/docs/gateway.yaml',
+      },
+    );
   },
 });

@@ -154,7 +154,12 @@ export async function registerEdge(fastify: FastifyInstance, options: EdgeOption
         const type = request.headers['content-type'] ?? '';
         const expected = route.body === 'form' ? FORM_TYPE : JSON_TYPE;
         if (!expected.test(type)) {
-          return sendProblem(request, reply, 415, `send ${route.body === 'form' ? 'application/x-www-form-urlencoded' : 'application/json'}`);
+          return sendProblem(
+            request,
+            reply,
+            415,
+            `send ${route.body === 'form' ? 'application/x-www-form-urlencoded' : 'application/json'}`,
+          );
         }
         if (route.body === 'json') {
           try {
@@ -200,7 +205,12 @@ async function forward(upstream: Upstream, request: FastifyRequest, reply: Fasti
     for (const [name, value] of Object.entries(answer.headers)) {
       if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) void reply.header(name, value);
     }
-    return await reply.status(answer.statusCode).send(answer.body);
+    void reply.status(answer.statusCode);
+    // Event streams and bodies of unknown length pass through as they arrive; a sized body is
+    // read first and sent in one write with its length.
+    const streaming =
+      answer.headers['content-length'] === undefined || String(answer.headers['content-type']).startsWith('text/event-stream');
+    return await reply.send(streaming ? answer.body : Buffer.from(await answer.body.arrayBuffer()));
   } catch (error) {
     if (!(error instanceof UpstreamFailure)) throw error;
     return sendFailure(request, reply, error);

@@ -4,6 +4,7 @@ import { AccessTokenVerifier } from '@keelson/auth-client';
 import type { FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import { registerEdge } from './edge';
+import { OpenApiAggregator } from './openapi/aggregator';
 import { EdgeRateLimits, type RateLimitSettings } from './rate-limits';
 import type { UpstreamName } from './route-table';
 import { Upstream, type ResilienceSettings } from './upstream';
@@ -15,11 +16,13 @@ export interface GatewaySettings {
   resilience: ResilienceSettings;
   corsOrigins: readonly string[];
   bodyLimitBytes: number;
+  openApiRefreshSeconds: number;
 }
 
 /**
  * Installs the gateway on a Fastify instance: security headers (helmet), CORS for the
- * configured origins, and the edge (rate limits, token check, routing with resilience).
+ * configured origins, the merged OpenAPI document at `/openapi.json`, and the edge (rate
+ * limits, token check, routing with resilience).
  * Upstream pools and the verifier close with the server.
  */
 export async function installGateway(fastify: FastifyInstance, redis: Redis, settings: GatewaySettings): Promise<void> {
@@ -35,11 +38,23 @@ export async function installGateway(fastify: FastifyInstance, redis: Redis, set
       },
     },
   });
-  await fastify.register(cors, {
-    origin: settings.corsOrigins.length > 0 ? [...settings.corsOrigins] : false,
-    credentials: false,
-    exposedHeaders: ['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy', 'retry-after', 'etag', 'location'],
-  });
+  if (settings.corsOrigins.length > 0) {
+    // Without configured origins no CORS headers are sent and the hooks are not installed at all.
+    await fastify.register(cors, {
+      origin: [...settings.corsOrigins],
+      credentials: false,
+      exposedHeaders: [
+        'x-request-id',
+        'ratelimit-limit',
+        'ratelimit-remaining',
+        'ratelimit-reset',
+        'ratelimit-policy',
+        'retry-after',
+        'etag',
+        'location',
+      ],
+    });
+  }
 
   const upstreams = Object.fromEntries(
     Object.entries(settings.upstreams).map(([name, origin]) => [name, new Upstream(name as UpstreamName, origin, settings.resilience)]),
@@ -52,7 +67,11 @@ export async function installGateway(fastify: FastifyInstance, redis: Redis, set
     jwksCacheMs: settings.auth.jwksCacheSeconds * 1_000,
     clockToleranceSeconds: settings.auth.clockSkewSeconds,
   });
+  const openapi = new OpenApiAggregator({ upstreams: settings.upstreams, refreshSeconds: settings.openApiRefreshSeconds });
+  openapi.start();
+  fastify.get('/openapi.json', (_request, reply) => reply.send(openapi.current));
   fastify.addHook('onClose', async () => {
+    openapi.stop();
     verifier.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
   });

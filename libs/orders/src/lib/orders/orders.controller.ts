@@ -1,7 +1,7 @@
 import { IdempotencyStore, requestFingerprint, type Page } from '@keelson/database';
 import { etagOf, expectedVersion, IdempotencyKey, IfMatch, sendOutcome } from '@keelson/runtime';
-import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdParam } from '../customers/customers.dto';
 import { CreateOrderDto, ListOrdersQuery, TransitionParams, type OrderView } from './orders.dto';
@@ -48,6 +48,8 @@ export class OrdersController {
 
   /** confirm, fulfil or cancel; `If-Match` is optional here (the state machine already refuses stale moves). */
   @Post(':id/:action')
+  @HttpCode(200)
+  @ApiOkResponse({ description: 'The order after the transition' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiHeader({ name: 'If-Match', required: false })
   async transition(
