@@ -8,21 +8,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import hdr from 'hdr-histogram-js';
 import { build } from '../dev/build.mjs';
-import { freePort, measure, printTable, startBareFastify } from './http-bench.mjs';
+import { freePort, measure, printTable, runCommand, startBareFastify } from './http-bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
-function run(args, capture = false) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(args[0], args.slice(1), { cwd: root, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] });
-    let out = '';
-    child.stdout?.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited with ${code}`))));
-  });
-}
+const run = (args, capture = false) => runCommand(root, args, capture);
 
 await run(['bash', 'tools/stack/stack.sh', 'up']);
 await build();

@@ -2,24 +2,16 @@
 // token, beside a bare Fastify proxy hop (proxy + bare upstream, no logic) and the orders
 // service called directly, all measured in the same run. Targets 127.0.0.1 only and stops by
 // itself (runs of BENCH_SECONDS, default 10, after 2 s warm-ups).
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from '../dev/build.mjs';
-import { measure, printTable, startBareFastify, startBareProxy, startService } from './http-bench.mjs';
+import { measure, printTable, runCommand, startBareFastify, startBareProxy, startService } from './http-bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
-function run(args, capture = false) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(args[0], args.slice(1), { cwd: root, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] });
-    let out = '';
-    child.stdout?.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited with ${code}`))));
-  });
-}
+const run = (args, capture = false) => runCommand(root, args, capture);
 
 async function json(url, init) {
   const response = await fetch(url, init);

@@ -83,6 +83,16 @@ async function startBaseline(script, env = {}) {
   };
 }
 
+/** Runs a command in `root`; resolves with its stdout when `capture`, rejects on a non-zero exit. */
+export function runCommand(root, args, capture = false) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(args[0], args.slice(1), { cwd: root, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] });
+    let out = '';
+    child.stdout?.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited with ${code}`))));
+  });
+}
+
 /** Starts a built service (`dist/<entry>.js`) on a free port and waits until it is ready. */
 export async function startService(root, entry, env = {}) {
   const port = await freePort();

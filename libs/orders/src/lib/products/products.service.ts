@@ -76,5 +76,4 @@ export class ProductsService {
     const page = toPage(rows, limit, (p) => [p.sku]);
     return { items: page.items.map(productView), nextCursor: page.nextCursor };
   }
-
 }
