@@ -40,8 +40,10 @@ export async function measure({
   if (warmupSeconds > 0) await autocannon({ ...base, duration: warmupSeconds });
   const latencies = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const instance = autocannon({ ...base, duration: durationSeconds });
+  const refused = {};
   instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
     if (statusCode >= 200 && statusCode < 300) latencies.recordValue(Math.max(1, Math.round(responseTimeMs * 1_000)));
+    else refused[statusCode] = (refused[statusCode] ?? 0) + 1;
   });
   const result = await instance;
   const ms = (percentile) => latencies.getValueAtPercentile(percentile) / 1_000;
@@ -54,6 +56,7 @@ export async function measure({
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     total: result.requests.total,
+    refused,
   };
 }
 
@@ -135,6 +138,7 @@ export function printTable(rows) {
     console.log(
       `${row.name.padEnd(52)} ${fmt(row.requestsPerSecond, 0)} ${fmt(row.p50Ms, 2)} ${fmt(row.p95Ms, 2)} ${fmt(row.p99Ms, 2)} ${String(row.errors).padStart(7)} ${String(row.non2xx).padStart(7)}  ${ratio}`,
     );
+    if (row.non2xx > 0) console.log(`${''.padEnd(52)} non-2xx by status: ${JSON.stringify(row.refused)}`);
   }
 }
 
