@@ -4,7 +4,11 @@ import Redis from 'ioredis';
 
 export const REDIS = Symbol('REDIS');
 
-/** An ioredis client that fails fast while disconnected (no offline queue) and keeps reconnecting. */
+/**
+ * An ioredis client that fails fast while disconnected (no offline queue) and keeps
+ * reconnecting. Commands issued in the same event-loop turn go out in one write
+ * (auto-pipelining), which saves a system call per command on busy paths.
+ */
 export function createRedis(config: RedisConfig, connectionName: string): Redis {
   return new Redis({
     host: config.REDIS_HOST,
@@ -12,6 +16,7 @@ export function createRedis(config: RedisConfig, connectionName: string): Redis 
     ...(config.REDIS_PASSWORD ? { password: config.REDIS_PASSWORD } : {}),
     connectionName,
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     lazyConnect: false,
     retryStrategy: (times) => Math.min(times * 100, 2_000),

@@ -79,8 +79,9 @@ export function sendProblem(
 
 /**
  * The public edge on the gateway's Fastify instance: for every route in the table, in this
- * order — rate limit per IP, bearer token (verified locally, deny-list checked) and scopes,
- * rate limit per client, body checks, then the upstream call through its resilience policies.
+ * order — bearer token (verified locally, deny-list checked) and scopes, rate limits per IP
+ * and per client (refusals count against the IP too), body checks, then the upstream call
+ * through its resilience policies.
  * Answers stream back unbuffered (server-sent events included); upstream 5xx bodies are
  * replaced by the gateway's own problem document so upstream internals never leak.
  */
@@ -109,39 +110,45 @@ export async function registerEdge(fastify: FastifyInstance, options: EdgeOption
       if (!route) return sendProblem(request, reply, 404, `no route for ${path}`);
       (request as EdgeState).keelsonRoute = route;
 
-      const byIp = await options.rateLimits.ip(request.ip);
-      void reply.headers(rateLimitHeaders(byIp));
-      if (!byIp.allowed) return tooMany(request, reply, byIp.resetSeconds, 'too many requests from this address');
+      // Refusals still count against the IP, so failed tokens cannot be tried without limit.
+      const refuse = async (status: 401 | 403, detail: string, challenge: string, reason: string) => {
+        authFailures.inc({ reason });
+        const byIp = await options.rateLimits.ip(request.ip);
+        void reply.headers(rateLimitHeaders(byIp));
+        if (!byIp.allowed) return tooMany(request, reply, byIp.resetSeconds, 'too many requests from this address');
+        return sendProblem(request, reply, status, detail, { headers: { 'www-authenticate': challenge } });
+      };
 
       const access = accessFor(route, request.method);
-      if (access.public) return;
+      if (access.public) {
+        const byIp = await options.rateLimits.ip(request.ip);
+        void reply.headers(rateLimitHeaders(byIp));
+        if (!byIp.allowed) return tooMany(request, reply, byIp.resetSeconds, 'too many requests from this address');
+        return;
+      }
       const authorization = request.headers.authorization;
       const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : undefined;
-      if (!token) {
-        authFailures.inc({ reason: 'missing' });
-        return sendProblem(request, reply, 401, 'a bearer access token is required', {
-          headers: { 'www-authenticate': 'Bearer realm="keelson"' },
-        });
-      }
+      if (!token) return refuse(401, 'a bearer access token is required', 'Bearer realm="keelson"', 'missing');
       let claims;
       try {
-        claims = await options.verifier.verify(token);
+        claims = await options.verifier.verify(token); // local: cached, or one signature check
       } catch (error) {
         if (!(error instanceof InvalidTokenError)) throw error;
-        authFailures.inc({ reason: 'invalid' });
-        return sendProblem(request, reply, 401, error.message, {
-          headers: { 'www-authenticate': `Bearer realm="keelson", error="invalid_token", error_description="${error.message}"` },
-        });
+        return refuse(401, error.message, `Bearer realm="keelson", error="invalid_token", error_description="${error.message}"`, 'invalid');
       }
       const missing = missingScopes(claims, access.scopes);
       if (missing.length > 0) {
-        authFailures.inc({ reason: 'insufficient_scope' });
-        return sendProblem(request, reply, 403, `this token lacks the scope ${missing.join(' ')}`, {
-          headers: { 'www-authenticate': `Bearer realm="keelson", error="insufficient_scope", scope="${access.scopes.join(' ')}"` },
-        });
+        return refuse(
+          403,
+          `this token lacks the scope ${missing.join(' ')}`,
+          `Bearer realm="keelson", error="insufficient_scope", scope="${access.scopes.join(' ')}"`,
+          'insufficient_scope',
+        );
       }
-      const byClient = await options.rateLimits.client(claims.client_id);
+      // Both budgets in one round trip (the Redis client pipelines commands issued together).
+      const [byIp, byClient] = await Promise.all([options.rateLimits.ip(request.ip), options.rateLimits.client(claims.client_id)]);
       void reply.headers(rateLimitHeaders(byClient.remaining < byIp.remaining ? byClient : byIp));
+      if (!byIp.allowed) return tooMany(request, reply, byIp.resetSeconds, 'too many requests from this address');
       if (!byClient.allowed) return tooMany(request, reply, byClient.resetSeconds, 'this client sent too many requests');
       (request as EdgeState).keelsonClientId = claims.client_id;
     });

@@ -154,7 +154,7 @@ export class Upstream {
           path: request.path,
           headers: request.headers,
           body: request.body ?? null,
-          signal: anySignal(signal, request.signal),
+          signal, // derived by the policies from request.signal: aborted by the client or the budget
         });
         if (response.statusCode >= 500) {
           await response.body.dump();
@@ -192,8 +192,4 @@ export class Upstream {
     if (error instanceof UpstreamStatusError) return new UpstreamFailure(this.name, 'server-error', undefined, error.status);
     return new UpstreamFailure(this.name, 'unreachable');
   }
-}
-
-function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
-  return AbortSignal.any([a, b]);
 }
