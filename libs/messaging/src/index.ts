@@ -1,7 +1,14 @@
 export { createEvent, envelopeSchema, type EventEnvelope, type NewEvent } from './lib/envelope';
 export { ContractRegistry, ContractViolation, defineTopic, type ContractViolationCode, type TopicContract } from './lib/contract';
 export { EventPublisher, type OutgoingEvent, type PublishOptions } from './lib/event-publisher';
-export { EventConsumer, NonRetriableEventError, type ConsumerOptions, type EventHandler, type EventMetadata } from './lib/event-consumer';
+export {
+  EventConsumer,
+  NonRetriableEventError,
+  type ConsumerOptions,
+  type DecodedEvent,
+  type EventHandler,
+  type EventMetadata,
+} from './lib/event-consumer';
 export { TopicAdmin, topicSpecs, type TopicSpec } from './lib/topic-admin';
 export { createKafka, type KafkaConnectionOptions } from './lib/kafka-connection';
 export { DLQ_HEADERS, headersToStrings } from './lib/headers';

@@ -162,6 +162,40 @@ describe('messaging against a real Kafka broker', () => {
     expect(consumer.attempts()).toBe(3);
   });
 
+  it('hands a batch to the batch handler at once, and isolates a poison event record by record when the batch fails', async () => {
+    const poison = ping();
+    const good = Array.from({ length: 20 }, () => ping());
+    // Published before the consumer starts, so the first fetch holds them all.
+    await publisher.publishRaw(probes.topic, { key: 'k-json', value: '{not json', headers: {} });
+    await publisher.publish(probes.topic, [...good.slice(0, 10), poison, ...good.slice(10)]);
+    const batches: number[] = [];
+    const perRecord: string[] = [];
+    const sut = new EventConsumer(kafka, registry, publisher, {
+      groupId: `messaging-it-${randomUUID()}`,
+      topics: [probes.topic],
+      fromBeginning: true,
+      maxAttempts: 2,
+      batchHandler: (events) => {
+        batches.push(events.length);
+        return events.some((e) => e.event.id === poison.id) ? Promise.reject(new Error('poison in batch')) : Promise.resolve();
+      },
+      handler: (event) => {
+        if (event.id === poison.id) return Promise.reject(new NonRetriableEventError('poison'));
+        perRecord.push(event.subject);
+        return Promise.resolve();
+      },
+    });
+    consumers.push(sut);
+    await sut.start();
+
+    const letters = await readDeadLetters(2);
+    expect(letters.map((l) => l.key).sort()).toEqual(['k-json', poison.subject].sort());
+    await waitFor('every good event handled', () => Promise.resolve(perRecord.length >= 20 ? true : undefined));
+    expect(new Set(perRecord)).toEqual(new Set(good.map((g) => g.subject)));
+    expect(batches[0]).toBe(21); // the 21 valid events in one call (the invalid JSON never reached it), tried twice
+    expect(batches.slice(0, 2)).toEqual([21, 21]);
+  });
+
   it('dead-letters a non-retriable failure after one attempt', async () => {
     const consumer = await consume(probes.topic, { fail: (event) => new NonRetriableEventError(`probe ${event.subject} is unknown`) });
     const event = ping();
