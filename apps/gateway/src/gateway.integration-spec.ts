@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { createResponseValidator, GATEWAY_ROUTES, type OpenApiDocument } from '@keelson/gateway';
 import { freePort, ServiceProcess, stack, waitFor } from '@keelson/testing';
 
@@ -227,6 +228,11 @@ describe('gateway', () => {
     expect(document.paths['/api/v1/orders']?.post?.security).toEqual([{ bearer: ['orders:write'] }]);
     expect(document.paths['/api/v1/auth/token']?.post?.security).toEqual([]);
     expect(document.info['x-unavailable-services']).toEqual(expect.arrayContaining(['replay', 'cache-invalidator', 'benchmark']));
+
+    // Redocly's recommended rules (a public API without a license field is deliberate).
+    const lintConfig = await createConfig({ extends: ['recommended'], rules: { 'info-license': 'off' } });
+    const problems = await lintFromString({ source: JSON.stringify(document), absoluteRef: 'openapi.json', config: lintConfig });
+    expect(problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? '?'}`)).toEqual([]);
 
     const docs = await fetch(`${gateway.url}/api/docs`);
     expect([docs.status, docs.headers.get('content-type')]).toEqual([200, expect.stringContaining('text/html')]);

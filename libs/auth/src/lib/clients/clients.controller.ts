@@ -1,6 +1,6 @@
 import { AuthGuard, Scopes } from '@keelson/auth-client';
 import { Body, Controller, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsIn, IsString, Length } from 'class-validator';
 import { PLATFORM_SCOPES } from '../scopes';
 import { ClientsService, type IssuedClient } from './clients.service';
@@ -35,6 +35,7 @@ export class ClientsController {
   constructor(private readonly clients: ClientsService) {}
 
   @Post()
+  @ApiOperation({ summary: 'Register an OAuth client (the secret is shown once)' })
   @Scopes('auth:admin')
   create(@Body() body: CreateClientDto): Promise<IssuedClient> {
     return this.clients.create({ name: body.name, scopes: [...new Set(body.scopes)], grantTypes: [...new Set(body.grantTypes)] });

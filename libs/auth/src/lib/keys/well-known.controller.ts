@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { KeyRing, SIGNING_ALG, type PublishedKey } from './key-ring';
 
@@ -21,6 +21,7 @@ export class WellKnownController {
 
   /** Pending, active and retired public keys; clients may cache them for `jwksCacheSeconds`. */
   @Get('jwks.json')
+  @ApiOperation({ summary: 'Publish the signing keys (JWKS)' })
   async jwks(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ keys: PublishedKey[] }> {
     void reply.header('cache-control', `public, max-age=${this.settings.jwksCacheSeconds}`);
     return { keys: await this.keys.published() };
@@ -28,6 +29,7 @@ export class WellKnownController {
 
   /** RFC 8414 authorization server metadata (also served under the OpenID discovery name). */
   @Get('openid-configuration')
+  @ApiOperation({ summary: 'Describe the authorization server (RFC 8414 metadata)' })
   metadata(): Record<string, unknown> {
     const base = this.settings.issuer.replace(/\/$/, '');
     return {

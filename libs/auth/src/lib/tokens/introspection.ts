@@ -1,7 +1,7 @@
 import { REDIS, type Redis } from '@keelson/cache';
 import { AccessTokenVerifier, InvalidTokenError } from '@keelson/auth-client';
 import { Body, Controller, Headers, HttpCode, Inject, Injectable, Post, Res, type OnModuleDestroy } from '@nestjs/common';
-import { ApiConsumes, ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ClientsService } from '../clients/clients.service';
 import { KeyRing } from '../keys/key-ring';
@@ -58,6 +58,7 @@ export class IntrospectionController {
 
   /** `{ "active": false }` for anything not currently valid: expired, revoked, foreign or garbage. */
   @Post('introspect')
+  @ApiOperation({ summary: 'Introspect a token (RFC 7662)' })
   @HttpCode(200)
   @ApiConsumes('application/x-www-form-urlencoded')
   async introspect(

@@ -3,7 +3,7 @@ import { AccessTokenVerifier, recordRevocation } from '@keelson/auth-client';
 import { createEvent } from '@keelson/messaging';
 import { OutboxWriter } from '@keelson/outbox';
 import { Body, Controller, Headers, HttpCode, Inject, Injectable, Post, Res } from '@nestjs/common';
-import { ApiConsumes, ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { DataSource } from 'typeorm';
@@ -75,6 +75,7 @@ export class RevocationController {
 
   /** RFC 7009: 200 whether or not the token was valid; the client must own the token. */
   @Post('revoke')
+  @ApiOperation({ summary: 'Revoke an access token (RFC 7009)' })
   @HttpCode(200)
   @ApiConsumes('application/x-www-form-urlencoded')
   async revoke(

@@ -1,5 +1,5 @@
 import { Body, Controller, Headers, HttpCode, Ip, Post, Res } from '@nestjs/common';
-import { ApiConsumes, ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ClientsService } from '../clients/clients.service';
 import type { GrantType, OAuthClient } from '../clients/oauth-client.entity';
@@ -44,6 +44,7 @@ export class TokenController {
   ) {}
 
   @Post('token')
+  @ApiOperation({ summary: 'Issue tokens (RFC 6749 token endpoint)' })
   @HttpCode(200)
   @ApiConsumes('application/x-www-form-urlencoded')
   async token(

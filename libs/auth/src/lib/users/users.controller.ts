@@ -1,6 +1,6 @@
 import { AuthGuard, Scopes } from '@keelson/auth-client';
 import { Body, ConflictException, Controller, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsIn, IsString, Length, Matches } from 'class-validator';
 import { PLATFORM_SCOPES } from '../scopes';
@@ -32,6 +32,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Post()
+  @ApiOperation({ summary: 'Create a user who can sign in with the password grant' })
   @Scopes('auth:admin')
   async create(@Body() body: CreateUserDto): Promise<UserView> {
     try {

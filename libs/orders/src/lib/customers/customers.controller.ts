@@ -1,7 +1,7 @@
 import { IdempotencyStore, requestFingerprint, type Page } from '@keelson/database';
 import { etagOf, expectedVersion, IdempotencyKey, IfMatch, sendOutcome } from '@keelson/runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { CreateCustomerDto, IdParam, ListCustomersQuery, UpdateCustomerDto, type CustomerView } from './customers.dto';
@@ -19,6 +19,7 @@ export class CustomersController {
   ) {}
 
   @Post()
+  @ApiOperation({ summary: 'Create a customer' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   async create(
     @Body() body: CreateCustomerDto,
@@ -33,11 +34,13 @@ export class CustomersController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List customers, filtered by e-mail or status' })
   list(@Query() query: ListCustomersQuery): Promise<Page<CustomerView>> {
     return this.customers.list(query);
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get a customer and its ETag' })
   async get(@Param() { id }: IdParam, @Res({ passthrough: true }) reply: FastifyReply): Promise<CustomerView> {
     const customer = await this.customers.get(id);
     void reply.header('etag', etagOf(customer.version));
@@ -45,6 +48,7 @@ export class CustomersController {
   }
 
   @Patch(':id')
+  @ApiOperation({ summary: 'Update a customer at the version you last read' })
   @ApiHeader({ name: 'If-Match', required: true, description: 'ETag from your last read' })
   async update(
     @Param() { id }: IdParam,
@@ -60,6 +64,7 @@ export class CustomersController {
   }
 
   @Delete(':id')
+  @ApiOperation({ summary: 'Delete a customer (soft delete)' })
   @HttpCode(204)
   async remove(@Param() { id }: IdParam, @IfMatch() ifMatch: string | undefined): Promise<void> {
     const version = ifMatch === undefined ? undefined : expectedVersion(ifMatch);

@@ -56,6 +56,7 @@ export class ListCustomersQuery extends PageQuery {
 }
 
 export class IdParam {
+  @ApiProperty({ format: 'uuid' })
   @IsUUID('all', { message: 'id must be a UUID' })
   id!: string;
 }

@@ -1,7 +1,7 @@
 import { IdempotencyStore, requestFingerprint, type Page } from '@keelson/database';
 import { etagOf, expectedVersion, IdempotencyKey, IfMatch, sendOutcome } from '@keelson/runtime';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdParam } from '../customers/customers.dto';
 import { CreateOrderDto, ListOrdersQuery, TransitionParams, type OrderView } from './orders.dto';
@@ -20,6 +20,7 @@ export class OrdersController {
   ) {}
 
   @Post()
+  @ApiOperation({ summary: 'Create an order from catalogue prices' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   async create(@Body() body: CreateOrderDto, @IdempotencyKey() key: string | undefined, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const created = (order: OrderView) => ({
@@ -35,11 +36,13 @@ export class OrdersController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List orders, filtered by customer or status' })
   list(@Query() query: ListOrdersQuery): Promise<Page<OrderView>> {
     return this.orders.list(query);
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get an order, its allowed actions and its ETag' })
   async get(@Param() { id }: IdParam, @Res({ passthrough: true }) reply: FastifyReply): Promise<OrderView> {
     const order = await this.orders.get(id);
     void reply.header('etag', etagOf(order.version));
@@ -48,6 +51,7 @@ export class OrdersController {
 
   /** confirm, fulfil or cancel; `If-Match` is optional here (the state machine already refuses stale moves). */
   @Post(':id/:action')
+  @ApiOperation({ summary: 'Confirm, fulfil or cancel an order' })
   @HttpCode(200)
   @ApiOkResponse({ description: 'The order after the transition' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })

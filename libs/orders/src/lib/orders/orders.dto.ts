@@ -47,9 +47,11 @@ export class ListOrdersQuery extends PageQuery {
 }
 
 export class TransitionParams {
+  @ApiProperty({ format: 'uuid' })
   @IsUUID('all', { message: 'id must be a UUID' })
   id!: string;
 
+  @ApiProperty({ enum: ['confirm', 'fulfil', 'cancel'] })
   @IsIn(['confirm', 'fulfil', 'cancel'], { message: 'action must be one of confirm, fulfil, cancel (payment marks an order paid)' })
   action!: Exclude<OrderAction, 'pay'>;
 }

@@ -1,7 +1,7 @@
 import { IdempotencyStore, requestFingerprint, type Page } from '@keelson/database';
 import { IdempotencyKey, sendOutcome } from '@keelson/runtime';
 import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdParam } from '../customers/customers.dto';
 import { OrdersService } from '../orders/orders.service';
@@ -21,6 +21,7 @@ export class PaymentsController {
 
   /** Capture or refund; a capture that settles the order marks it paid and issues its invoice. */
   @Post()
+  @ApiOperation({ summary: 'Record a capture or refund against an order' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Strongly recommended: a retried capture must not charge twice' })
   async create(
     @Body() body: CreatePaymentDto,
@@ -36,11 +37,13 @@ export class PaymentsController {
   }
 
   @Get()
+  @ApiOperation({ summary: "List an order's payments" })
   list(@Query() query: ListPaymentsQuery): Promise<Page<Omit<PaymentView, 'balance'>>> {
     return this.payments.list(query);
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get a payment' })
   get(@Param() { id }: IdParam): Promise<Omit<PaymentView, 'balance'>> {
     return this.payments.get(id);
   }

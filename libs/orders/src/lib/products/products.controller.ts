@@ -1,7 +1,7 @@
 import { IdempotencyStore, requestFingerprint, type Page } from '@keelson/database';
 import { etagOf, expectedVersion, IdempotencyKey, IfMatch, sendOutcome } from '@keelson/runtime';
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdParam } from '../customers/customers.dto';
 import { DataSource } from 'typeorm';
@@ -20,6 +20,7 @@ export class ProductsController {
   ) {}
 
   @Post()
+  @ApiOperation({ summary: 'Add a product to the catalogue' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   async create(
     @Body() body: CreateProductDto,
@@ -34,11 +35,13 @@ export class ProductsController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List catalogue products' })
   list(@Query() query: ListProductsQuery): Promise<Page<ProductView>> {
     return this.products.list(query);
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get a product and its ETag' })
   async get(@Param() { id }: IdParam, @Res({ passthrough: true }) reply: FastifyReply): Promise<ProductView> {
     const product = await this.products.get(id);
     void reply.header('etag', etagOf(product.version));
@@ -46,6 +49,7 @@ export class ProductsController {
   }
 
   @Patch(':id')
+  @ApiOperation({ summary: 'Rename, reprice or take a product off sale' })
   @ApiHeader({ name: 'If-Match', required: true, description: 'ETag from your last read' })
   async update(
     @Param() { id }: IdParam,
