@@ -1,3 +1,5 @@
+import { CacheInvalidations } from '@keelson/cache';
+import { CacheInvalidationModule } from '@keelson/cache-invalidation';
 import { platformModules } from '@keelson/runtime';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SCHEMA, type CacheInvalidatorConfig } from './config';
@@ -7,13 +9,33 @@ export class AppModule {
   static register(config: CacheInvalidatorConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: platformModules({
-        name: 'cache-invalidator',
-        config,
-        postgres: { schema: SCHEMA, config },
-        redis: config,
-        kafka: config,
-      }),
+      imports: [
+        ...platformModules({
+          name: 'cache-invalidator',
+          config,
+          postgres: { schema: SCHEMA, config },
+          redis: config,
+          kafka: config,
+        }),
+        CacheInvalidationModule.forRoot({
+          groupId: config.INVALIDATOR_GROUP_ID,
+          evictions: (redis) => new CacheInvalidations(redis),
+          ...(Object.keys(config.CACHE_WARM_URLS).length > 0
+            ? { warm: { urls: config.CACHE_WARM_URLS, minReads: config.CACHE_WARM_MIN_READS } }
+            : {}),
+          ...(config.CHANGE_NOTIFICATIONS_ENABLED
+            ? {
+                changeNotifications: {
+                  host: config.DATABASE_HOST,
+                  port: config.DATABASE_PORT,
+                  user: config.DATABASE_USER,
+                  password: config.DATABASE_PASSWORD,
+                  database: config.DATABASE_NAME,
+                },
+              }
+            : {}),
+        }),
+      ],
     };
   }
 }

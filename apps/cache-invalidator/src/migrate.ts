@@ -1,3 +1,4 @@
+import { customersTopic, invoicesTopic, ordersTopic, paymentsTopic } from '@keelson/messaging';
 import { migrateService } from '@keelson/runtime';
 import { SCHEMA, type CacheInvalidatorConfig } from './config';
 import { migrations } from './migrations';
@@ -6,5 +7,6 @@ export function migrate(config: CacheInvalidatorConfig): Promise<Record<string, 
   return migrateService({
     name: 'cache-invalidator',
     postgres: { schema: SCHEMA, config, migrations },
+    kafka: { config, produces: [], consumes: [ordersTopic, customersTopic, paymentsTopic, invoicesTopic] },
   });
 }

@@ -23,7 +23,7 @@ export class AppModule {
           relay: config.OUTBOX_RELAY_ENABLED,
           pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
         }),
-        OrdersDomainModule.forRoot({ cacheTtlSeconds: config.CACHE_TTL_SECONDS }),
+        OrdersDomainModule.forRoot({ cacheTtlSeconds: config.CACHE_TTL_SECONDS, cacheHotKeySampleRate: config.CACHE_HOT_KEY_SAMPLE_RATE }),
       ],
     };
   }

@@ -12,6 +12,8 @@ export const configSchema = baseConfigSchema(3002)
     OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
     /** Lifetime of cached single-customer and single-order reads. */
     CACHE_TTL_SECONDS: z.coerce.number().int().positive().max(86_400).default(300),
+    /** Share of cached reads counted towards the hot-key ranking the cache-invalidator re-warms from. */
+    CACHE_HOT_KEY_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.05),
   });
 
 export type OrdersConfig = z.output<typeof configSchema>;

@@ -90,17 +90,33 @@ export class EventConsumer {
     const { batch } = payload;
     const deadLettered = new Set<string>();
     if (this.options.batchHandler && batch.messages.length > 1 && (await this.wholeBatch(payload, deadLettered))) return;
+    let done: string | undefined;
     for (const message of batch.messages) {
       if (deadLettered.has(message.offset)) {
         payload.resolveOffset(message.offset);
+        done = message.offset;
         continue;
       }
       if (!payload.isRunning() || payload.isStale()) break;
       await this.process(batch.topic, batch.partition, message, () => payload.heartbeat());
       payload.resolveOffset(message.offset);
+      done = message.offset;
       await payload.heartbeat();
     }
-    await payload.commitOffsetsIfNecessary();
+    await this.commit(payload, done);
+  }
+
+  /**
+   * Commits what a batch finished, at once: kafkajs would otherwise wait for its commit
+   * interval, and a consumer stopped before its group's first commit would rejoin at the log
+   * end and skip what was published meanwhile.
+   */
+  private async commit(payload: EachBatchPayload, lastDone: string | undefined): Promise<void> {
+    if (lastDone === undefined) return;
+    const { topic, partition } = payload.batch;
+    await payload.commitOffsetsIfNecessary({
+      topics: [{ topic, partitions: [{ partition, offset: (BigInt(lastDone) + 1n).toString() }] }],
+    });
   }
 
   /** Batch mode: contract violations are dead-lettered, the rest go to `batchHandler` at once. False: fall back to records. */
@@ -156,7 +172,7 @@ export class EventConsumer {
     const last = batch.messages.at(-1);
     if (last) payload.resolveOffset(last.offset);
     await payload.heartbeat();
-    await payload.commitOffsetsIfNecessary();
+    await this.commit(payload, last?.offset);
     return true;
   }
 

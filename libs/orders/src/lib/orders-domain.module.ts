@@ -36,6 +36,8 @@ export const ordersOutboxRoutes: OutboxRoutes = {
 
 export interface OrdersDomainOptions {
   cacheTtlSeconds: number;
+  /** Share of cached reads counted for the hot-key ranking (0 = off). */
+  cacheHotKeySampleRate: number;
 }
 
 /** Customers, products, orders, payments and invoices: REST under /api/v1, writes through the outbox. */
@@ -52,7 +54,7 @@ export class OrdersDomainModule {
         OrderPlacement,
         PaymentsService,
         InvoicesService,
-        ...readCacheProviders(options.cacheTtlSeconds),
+        ...readCacheProviders(options.cacheTtlSeconds, options.cacheHotKeySampleRate),
         {
           provide: IdempotencyStore,
           useFactory: (dataSource: DataSource) => new IdempotencyStore(dataSource, ORDERS_SCHEMA),

@@ -6,8 +6,11 @@ export interface MigrationPlan {
   name: string;
   /** The service's schema and its migrations, applied in order. */
   postgres?: { schema: string; config: PostgresConfig; migrations: (new () => unknown)[] };
-  /** The topics this service produces; each is created with its dead-letter topic. */
-  kafka?: { config: KafkaConfig; produces: readonly TopicContract[] };
+  /**
+   * The topics this service produces, and those it consumes (so it can start before their
+   * producer ever ran); each is created with its dead-letter topic, which consumers write to.
+   */
+  kafka?: { config: KafkaConfig; produces: readonly TopicContract[]; consumes?: readonly TopicContract[] };
 }
 
 /** What `main.js migrate` does: database migrations, then topic provisioning. Idempotent. */
@@ -23,7 +26,8 @@ export async function migrateService(plan: MigrationPlan): Promise<Record<string
     report.schema = result.schema;
     report.migrationsApplied = result.applied;
   }
-  if (plan.kafka && plan.kafka.produces.length > 0) {
+  const topics = plan.kafka ? [...new Set([...plan.kafka.produces, ...(plan.kafka.consumes ?? [])])] : [];
+  if (plan.kafka && topics.length > 0) {
     const admin = new TopicAdmin(
       createKafka({
         clientId: `${plan.name}-migrate`,
@@ -32,7 +36,7 @@ export async function migrateService(plan: MigrationPlan): Promise<Record<string
       }),
     );
     try {
-      report.topicsCreated = await admin.ensureTopics(topicSpecs(plan.kafka.produces));
+      report.topicsCreated = await admin.ensureTopics(topicSpecs(topics));
     } finally {
       await admin.disconnect();
     }
