@@ -35,7 +35,13 @@ describe('cache-invalidator', () => {
   const startInvalidator = async () =>
     ServiceProcess.start(
       'apps/cache-invalidator/src/main',
-      { INVALIDATOR_GROUP_ID: group, CACHE_WARM_URLS: `orders:order=${orders.url}/api/v1/orders/{id}`, CACHE_WARM_MIN_READS: '2' },
+      {
+        INVALIDATOR_GROUP_ID: group,
+        CACHE_WARM_URLS: `orders:order=${orders.url}/api/v1/orders/{id}`,
+        CACHE_WARM_MIN_READS: '2',
+        STALE_CHECK_SAMPLE_RATE: '1',
+        STALE_CHECK_DELAY_MS: '500',
+      },
       await freePort(),
     );
   /** What the cache holds for an order, without filling it. */
@@ -261,6 +267,22 @@ describe('cache-invalidator', () => {
     await waitFor('the re-warm', async () => ((await warmedOk()) > before ? true : undefined), { timeoutMs: 30_000 });
     const view = await orderCache.getOrLoad<{ status: string }>(order.id, () => Promise.resolve(undefined));
     expect(view?.status).toBe('confirmed');
+  });
+
+  it('counts an entry re-filled with a version older than an applied event as a detected stale read', async () => {
+    const stale = () => metric(invalidator, /^cache_stale_reads_detected_total\{[^}]*cache="orders:order"[^}]*\} (\S+)$/m);
+    const before = await stale();
+    const [older, current] = [randomUUID(), randomUUID()];
+    const events = [older, current].map((id) => ({ ...statusChanged(id), aggregateversion: 5 }));
+    await publish('orders.events.v1', events);
+    const seen = async () => (await Promise.all(events.map((e) => redis.exists(`${group}:seen:${e.id}`)))).every((n) => n === 1);
+    await waitFor('both evictions', async () => ((await seen()) ? true : undefined), { intervalMs: 10 });
+    // Re-filled inside the check's delay: one as a buggy writer would (version 3), one correctly (version 5).
+    await orderCache.getOrLoad(older, () => Promise.resolve({ version: 3 }));
+    await orderCache.getOrLoad(current, () => Promise.resolve({ version: 5 }));
+    await waitFor('the stale entry to be detected', async () => ((await stale()) > before ? true : undefined), { timeoutMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await stale()).toBe(before + 1);
   });
 
   it('invalidates by id, tag or whole cache on request, and refuses an ambiguous request with a problem document', async () => {

@@ -33,6 +33,9 @@ export const configSchema = baseConfigSchema(3004)
         }
         return urls;
       }),
+    /** Share of applied events whose entry is looked at again later for a value older than the event. */
+    STALE_CHECK_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
+    STALE_CHECK_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
     /** Sampled reads (this minute and the last) that make an entry hot enough to re-warm. */
     CACHE_WARM_MIN_READS: z.coerce.number().int().min(1).default(2),
   });

@@ -1,5 +1,5 @@
 export { CacheInvalidationModule, INVALIDATED_TOPICS, type CacheInvalidationOptions } from './lib/cache-invalidation.module';
-export { EventInvalidator, type CacheEvictions } from './lib/invalidator';
+export { EventInvalidator, type CacheEvictions, type CachedValueReader, type StaleCheckOptions } from './lib/invalidator';
 export { ChangeListener, CHANGES_CHANNEL } from './lib/change-listener';
 export {
   INVALIDATION_RULES,

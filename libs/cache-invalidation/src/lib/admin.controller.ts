@@ -6,6 +6,7 @@ import { metricsRegistry } from '@keelson/observability';
 import { ChangeListener } from './change-listener';
 import { evict, type CacheEvictions } from './invalidator';
 import { INVALIDATION_RULES } from './rules';
+import type { HotKeys } from './warmer';
 
 export const CACHE_EVICTIONS = Symbol('CACHE_EVICTIONS');
 export const PREFIX_EVICTIONS = Symbol('PREFIX_EVICTIONS');
@@ -16,6 +17,8 @@ export interface PrefixEvictions {
 }
 
 const NAME = /^[\w:.-]{1,128}$/;
+/** The caches whose hot keys the stats list. */
+const HOT_KEY_CACHES = ['orders:order', 'orders:customer'];
 
 export class InvalidateRequest {
   @ApiProperty({ example: 'orders:order', description: 'The cache, e.g. orders:order or orders:customer' })
@@ -57,7 +60,7 @@ class InvalidationRequestError extends DomainError<'invalid-invalidation'> {
 @Controller('api/v1/cache')
 export class CacheAdminController {
   constructor(
-    @Inject(CACHE_EVICTIONS) private readonly evictions: CacheEvictions,
+    @Inject(CACHE_EVICTIONS) private readonly evictions: CacheEvictions & HotKeys,
     @Inject(PREFIX_EVICTIONS) private readonly prefixes: PrefixEvictions,
     private readonly listener: ChangeListener,
   ) {}
@@ -86,10 +89,15 @@ export class CacheAdminController {
     const metrics = await metricsRegistry.getMetricsAsJSON();
     const pick = (name: string) => metrics.find((m) => m.name === name)?.values ?? [];
     return {
+      staleReadsDetected: pick('cache_stale_reads_detected_total').reduce((sum, v) => sum + v.value, 0),
       events: Object.fromEntries(pick('cache_invalidator_events_total').map((v) => [String(v.labels.result), v.value])),
       invalidations: pick('cache_invalidator_invalidations_total').map((v) => ({ ...v.labels, count: v.value })),
       lookups: pick('cache_lookups_total').map((v) => ({ ...v.labels, count: v.value })),
       changeNotifications: { listening: this.listener.connected },
+      // Sampled reads over this minute and the last (the orders service samples CACHE_HOT_KEY_SAMPLE_RATE of them).
+      hotKeys: Object.fromEntries(
+        await Promise.all(HOT_KEY_CACHES.map(async (cache) => [cache, await this.evictions.topIds(cache, 10).catch(() => [])] as const)),
+      ),
       rules: INVALIDATION_RULES.map((r) => ({ events: r.events, invalidates: r.description })),
     };
   }

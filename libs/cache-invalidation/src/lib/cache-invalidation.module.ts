@@ -4,7 +4,7 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBoots
 import type { ClientConfig } from 'pg';
 import { CACHE_EVICTIONS, CacheAdminController, PREFIX_EVICTIONS, type PrefixEvictions } from './admin.controller';
 import { ChangeListener } from './change-listener';
-import { EventInvalidator, type CacheEvictions } from './invalidator';
+import { EventInvalidator, type CacheEvictions, type CachedValueReader, type StaleCheckOptions } from './invalidator';
 import { Warmer, type HotKeys, type WarmerOptions } from './warmer';
 
 export interface CacheInvalidationOptions {
@@ -16,6 +16,10 @@ export interface CacheInvalidationOptions {
   evictions: (redis: Redis) => CacheEvictions & PrefixEvictions & HotKeys;
   /** Re-warm hot entries after evicting them (omit to only evict). */
   warm?: Omit<WarmerOptions, 'maxInFlight'>;
+  /** Look at a sample of evicted entries later for values older than the event (default: 1% after 1 s). */
+  staleCheck?: Omit<StaleCheckOptions, 'read'>;
+  /** Reads a cache's entry without filling it (the cache library's reader). */
+  reader: (redis: Redis) => CachedValueReader;
 }
 
 export const INVALIDATED_TOPICS = [ordersTopic.topic, customersTopic.topic, paymentsTopic.topic, invoicesTopic.topic] as const;
@@ -34,7 +38,10 @@ class InvalidationRunner implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     const warmer = this.options.warm ? new Warmer(this.evictions, this.options.warm) : undefined;
-    const invalidator = new EventInvalidator(this.redis, this.evictions, this.options.groupId, warmer);
+    const invalidator = new EventInvalidator(this.redis, this.evictions, this.options.groupId, warmer, {
+      ...this.options.staleCheck,
+      read: this.options.reader(this.redis),
+    });
     await this.messaging
       .consumer({
         groupId: this.options.groupId,

@@ -31,7 +31,25 @@ export const invalidatorEvictions = new Counter({
   registers: [metricsRegistry],
 });
 
+export const staleReadsDetected = new Counter({
+  name: 'cache_stale_reads_detected_total',
+  help: 'Sampled checks that found a cache entry older than an event already applied to it (should stay 0).',
+  labelNames: ['cache'] as const,
+  registers: [metricsRegistry],
+});
+
 const SEEN_TTL_SECONDS = 7 * 24 * 3600;
+
+/** Reads what a cache holds for an id, without filling it. */
+export type CachedValueReader = (cache: string, id: string) => Promise<unknown>;
+
+export interface StaleCheckOptions {
+  /** Share of applied events checked (default 0.01). */
+  sampleRate?: number;
+  /** How long after the eviction the entry is looked at (default 1000 ms). */
+  delayMs?: number;
+  read: CachedValueReader;
+}
 
 /**
  * Applies domain events to the caches: each event is mapped by the rules, duplicates (same
@@ -46,6 +64,7 @@ export class EventInvalidator {
     private readonly evictions: CacheEvictions,
     private readonly consumerName = 'cache-invalidator',
     private readonly warmer?: Warmer,
+    private readonly staleCheck?: StaleCheckOptions,
   ) {}
 
   async apply(batch: readonly DecodedEvent[]): Promise<void> {
@@ -74,8 +93,33 @@ export class EventInvalidator {
     for (const { event } of applied) {
       invalidatorEvents.inc({ result: 'applied' });
       invalidationLag.observe({ source: 'kafka' }, Math.max(0, evictedAt - Date.parse(event.time)) / 1_000);
+      if (this.staleCheck && Math.random() < (this.staleCheck.sampleRate ?? 0.01)) this.scheduleStaleCheck(event);
     }
     await this.markSeen(batch.map((e) => e.event.id));
+  }
+
+  /**
+   * The canary for the whole design: some time after an event of version N evicted its
+   * aggregate's entry, whatever the cache holds for it (a re-fill) must be at version N or
+   * later. An older value means a stale read was possible; it is counted, never repaired here.
+   */
+  private scheduleStaleCheck(event: DecodedEvent['event']): void {
+    const check = this.staleCheck;
+    if (!check) return;
+    const targets = invalidationsFor(event).filter(
+      (i): i is Extract<Invalidation, { kind: 'key' }> => i.kind === 'key' && i.id === event.subject,
+    );
+    setTimeout(() => {
+      for (const target of targets) {
+        check
+          .read(target.cache, target.id)
+          .then((value) => {
+            const version = (value as { version?: unknown } | undefined)?.version;
+            if (typeof version === 'number' && version < event.aggregateversion) staleReadsDetected.inc({ cache: target.cache });
+          })
+          .catch(() => undefined);
+      }
+    }, check.delayMs ?? 1_000).unref();
   }
 
   private async unseen(ids: readonly string[]): Promise<Set<string>> {

@@ -6,6 +6,7 @@ import { request } from 'undici';
 /** Finds which just-evicted ids are hot (the cache library's sampled read ranking). */
 export interface HotKeys {
   hotIds(cache: string, ids: readonly string[], minReads?: number): Promise<string[]>;
+  topIds(cache: string, count: number): Promise<{ id: string; reads: number }[]>;
 }
 
 const warmed = new Counter({
