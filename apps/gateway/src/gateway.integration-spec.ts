@@ -341,6 +341,26 @@ describe('gateway', () => {
     for (const answer of refused) expect(answer.headers.get('retry-after')).toBe('1');
   });
 
+  it('does not count clients that hang up as upstream failures', async () => {
+    const token = await tokenFor(admin, 'bench:run');
+    // More abandoned calls than the breaker's threshold (3 here) in a row.
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const abandon = new AbortController();
+        const pending = fetch(`${gateway.url}/api/v1/benchmarks/run?ms=300`, {
+          headers: { authorization: `Bearer ${token}` },
+          signal: abandon.signal,
+        });
+        setTimeout(() => {
+          abandon.abort();
+        }, 50);
+        await pending.catch(() => undefined);
+      }),
+    );
+    await delay(400); // the abandoned upstream calls have ended
+    expect((await call(gateway, 'GET', '/api/v1/benchmarks/run?ms=1', bearer(token))).status).toBe(200);
+  });
+
   it('opens the breaker when an upstream stops (503 in under 5 ms) and recovers within 30 s of it returning', async () => {
     const token = await tokenFor(admin, 'orders:read');
     const probe = () => call(gateway, 'GET', `/api/v1/orders/${randomUUID()}`, bearer(token));

@@ -99,7 +99,11 @@ const STATE_VALUE: Record<CircuitState, number> = {
   [CircuitState.Isolated]: 2,
 };
 
-const isFailure = (error: Error): boolean => !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError);
+/** The client went away mid-call: says nothing about the upstream's health. */
+class ClientGoneError extends Error {}
+
+const isFailure = (error: Error): boolean =>
+  !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError) && !(error instanceof ClientGoneError);
 
 /**
  * One service behind the gateway: a keep-alive connection pool (undici) and cockatiel
@@ -149,13 +153,20 @@ export class Upstream {
     let outcome = 'ok';
     try {
       return await policy.execute(async ({ signal }) => {
-        const response = await this.pool.request({
-          method: request.method,
-          path: request.path,
-          headers: request.headers,
-          body: request.body ?? null,
-          signal, // derived by the policies from request.signal: aborted by the client or the budget
-        });
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await this.pool.request({
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+            body: request.body ?? null,
+            signal, // derived by the policies from request.signal: aborted by the client or the budget
+          });
+        } catch (error) {
+          // Aborted by the client, not by the budget: neither a failure for the breaker nor worth a retry.
+          if (request.signal.aborted) throw new ClientGoneError('the client went away');
+          throw error;
+        }
         if (response.statusCode >= 500) {
           await response.body.dump();
           throw new UpstreamStatusError(response.statusCode);
