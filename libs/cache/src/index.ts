@@ -1,6 +1,5 @@
 export { createRedis, REDIS, RedisModule } from './lib/redis.module';
 export { Cache, type CacheOptions, type GetOrLoadOptions } from './lib/cache';
-export { CacheAside } from './lib/cache-aside';
 export { CacheInvalidations } from './lib/cache-invalidations';
 export {
   entryKey,

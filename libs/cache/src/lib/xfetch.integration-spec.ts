@@ -1,23 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { localStack } from '@keelson/testing';
+import { localStack, seededRandom } from '@keelson/testing';
 import { Cache } from './cache';
 import { createRedis } from './redis.module';
 
 // XFetch against the real Redis. Each reader is its own Cache instance (as if each were a
 // separate replica), so single-flight cannot be what spares the loader: only the
 // probabilistic early refresh can. Time is a controlled clock; randomness is seeded.
-
-/** Deterministic uniform (0, 1] source (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return 1 - ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('XFetch early refresh', () => {
   const redis = createRedis(
@@ -67,12 +56,12 @@ describe('XFetch early refresh', () => {
     const name = `xfetch-it:${randomUUID().slice(0, 8)}`;
     const expiresAt = await seed(name, 'report');
     // Two recompute times before expiry, each reader recomputes with probability e^(−2) ≈ 0.14.
-    const first = await crowd(name, 'report', expiresAt - 2 * RECOMPUTE_MS, 1, seeded(2015));
+    const first = await crowd(name, 'report', expiresAt - 2 * RECOMPUTE_MS, 1, seededRandom(2015));
     expect(first.recomputes).toBeGreaterThanOrEqual(1);
     expect(first.recomputes).toBeLessThan(30);
     expect(first.answers.every((a) => a === 'v1' || a === 'v2')).toBe(true);
     // The early refresh moved the expiry a full TTL on: the next crowd, at the same instant, recomputes nothing.
-    const second = await crowd(name, 'report', expiresAt - 2 * RECOMPUTE_MS, 1, seeded(1));
+    const second = await crowd(name, 'report', expiresAt - 2 * RECOMPUTE_MS, 1, seededRandom(1));
     expect(second.recomputes).toBe(0);
     expect(second.answers).toEqual(Array.from({ length: 100 }, () => 'v2'));
   });
@@ -80,10 +69,10 @@ describe('XFetch early refresh', () => {
   it('with β = 0 recomputes nothing before expiry and everything after it (plain expiry)', async () => {
     const name = `xfetch-it:${randomUUID().slice(0, 8)}`;
     const expiresAt = await seed(name, 'report');
-    const before = await crowd(name, 'report', expiresAt - 1, 0, seeded(3));
+    const before = await crowd(name, 'report', expiresAt - 1, 0, seededRandom(3));
     expect(before.recomputes).toBe(0);
     expect(before.answers).toEqual(Array.from({ length: 100 }, () => 'v1'));
-    const after = await crowd(name, 'report', expiresAt, 0, seeded(4));
+    const after = await crowd(name, 'report', expiresAt, 0, seededRandom(4));
     expect(after.recomputes).toBe(100);
   });
 

@@ -1,15 +1,5 @@
+import { seededRandom } from '@keelson/testing';
 import { shouldRecompute, uniformOpenZero } from './xfetch';
-
-/** Deterministic uniform (0, 1] source (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return 1 - ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('shouldRecompute (XFetch)', () => {
   const entry = { deltaMs: 100, expiresAt: 10_000 };
@@ -38,7 +28,7 @@ describe('shouldRecompute (XFetch)', () => {
   });
 
   it('recomputes with probability e^(−gap / (Δ·β)) at a gap before expiry', () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     const draws = 20_000;
     for (const [gap, beta] of [
       [100, 1],
