@@ -1,3 +1,5 @@
+import { platformContracts } from '@keelson/messaging';
+import { ReplayModule } from '@keelson/replay';
 import { platformModules } from '@keelson/runtime';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SCHEMA, type ReplayConfig } from './config';
@@ -7,12 +9,22 @@ export class AppModule {
   static register(config: ReplayConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: platformModules({
-        name: 'replay',
-        config,
-        postgres: { schema: SCHEMA, config },
-        kafka: config,
-      }),
+      imports: [
+        ...platformModules({
+          name: 'replay',
+          config,
+          postgres: { schema: SCHEMA, config },
+          kafka: config,
+        }),
+        ReplayModule.forRoot({
+          schema: SCHEMA,
+          settings: {
+            allowDomainTargets: config.REPLAY_ALLOW_DOMAIN_TARGETS,
+            domainTopics: platformContracts.map((c) => c.topic),
+            maxTimestampSkewMs: config.REPLAY_MAX_TIMESTAMP_SKEW_MS,
+          },
+        }),
+      ],
     };
   }
 }

@@ -1,10 +1,16 @@
-import { baseConfigSchema, healthConfigSchema, postgresConfigSchema, kafkaConfigSchema } from '@keelson/config';
-import type { z } from 'zod';
+import { baseConfigSchema, flag, healthConfigSchema, kafkaConfigSchema, postgresConfigSchema } from '@keelson/config';
+import { z } from 'zod';
 
 export const configSchema = baseConfigSchema(3003)
   .extend(healthConfigSchema.shape)
   .extend(postgresConfigSchema.shape)
-  .extend(kafkaConfigSchema.shape);
+  .extend(kafkaConfigSchema.shape)
+  .extend({
+    /** Allow replays to write into the platform's domain topics (re-driving every consumer). Off by default. */
+    REPLAY_ALLOW_DOMAIN_TARGETS: flag(false),
+    /** How far CreateTime may run out of order within a topic; range reads go this far past the end. */
+    REPLAY_MAX_TIMESTAMP_SKEW_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  });
 
 /** The PostgreSQL schema this service owns. */
 export const SCHEMA = 'replay';

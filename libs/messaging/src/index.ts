@@ -24,3 +24,20 @@ export {
   platformContracts,
   platformRegistry,
 } from './contracts';
+export {
+  aggregateReducers,
+  EventFoldError,
+  foldEvents,
+  isAggregateType,
+  type AggregateReducer,
+  type AggregateState,
+  type AggregateStates,
+  type AggregateTracking,
+  type AggregateType,
+  type CustomerState,
+  type EventFoldErrorCode,
+  type FoldResult,
+  type InvoiceState,
+  type OrderState,
+  type PaymentState,
+} from './contracts/reducers';

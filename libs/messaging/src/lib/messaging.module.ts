@@ -55,7 +55,7 @@ export class MessagingModule {
           inject: [KAFKA, ContractRegistry],
         },
       ],
-      exports: [Messaging, ContractRegistry],
+      exports: [KAFKA, Messaging, ContractRegistry],
     };
   }
 }

@@ -1,0 +1,324 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { metricsRegistry } from '@keelson/observability';
+import { DomainError } from '@keelson/runtime';
+import { Logger } from '@nestjs/common';
+import type { Kafka, Producer } from 'kafkajs';
+import { Counter } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import { planRange, readRange, type RangePlan, type RangeRecord } from './range';
+
+export type ReplaySpeed = 'max' | 'realtime' | `${number}x`;
+export type ReplayTarget = { topic: string } | { consumerGroup: string };
+
+export interface ReplayRequest {
+  topic: string;
+  fromMs: number;
+  toMs: number;
+  key?: string;
+  types?: string[];
+  target: ReplayTarget;
+  speed: ReplaySpeed;
+}
+
+export interface ReplaySettings {
+  /** Let replays write into the platform's own domain topics (off: a replay cannot re-drive production consumers by accident). */
+  allowDomainTargets: boolean;
+  domainTopics: readonly string[];
+  /** How far CreateTime may run out of order; the read goes this far past the range end. */
+  maxTimestampSkewMs: number;
+}
+
+export type ReplayErrorCode = 'protected-target' | 'same-topic' | 'unknown-topic' | 'group-active' | 'job-not-found' | 'job-finished';
+
+export class ReplayError extends DomainError<ReplayErrorCode> {
+  problem(): { status: number; title: string } {
+    switch (this.code) {
+      case 'protected-target':
+      case 'same-topic':
+        return { status: 422, title: 'Unprocessable Content' };
+      case 'unknown-topic':
+      case 'job-not-found':
+        return { status: 404, title: 'Not Found' };
+      case 'group-active':
+      case 'job-finished':
+        return { status: 409, title: 'Conflict' };
+    }
+  }
+}
+
+export interface ReplayJobView {
+  id: string;
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  topic: string;
+  from: string;
+  to: string;
+  target: ReplayTarget;
+  speed: ReplaySpeed;
+  filters: { key?: string; types?: string[] };
+  plan: RangePlan;
+  read: number;
+  replayed: number;
+  error: string | null;
+  requestedBy: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+const jobsTotal = new Counter({
+  name: 'replay_jobs_total',
+  help: 'Replay jobs by final status (done, failed, cancelled) and started.',
+  labelNames: ['status'] as const,
+  registers: [metricsRegistry],
+});
+const eventsReplayed = new Counter({
+  name: 'replay_events_replayed_total',
+  help: 'Records written to replay targets.',
+  registers: [metricsRegistry],
+});
+
+interface JobRow {
+  id: string;
+  status: ReplayJobView['status'];
+  topic: string;
+  from_time: Date;
+  to_time: Date;
+  target: ReplayTarget;
+  speed: ReplaySpeed;
+  filters: ReplayJobView['filters'];
+  plan: RangePlan;
+  read: string;
+  replayed: string;
+  error: string | null;
+  requested_by: string;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+const view = (row: JobRow): ReplayJobView => ({
+  id: row.id,
+  status: row.status,
+  topic: row.topic,
+  from: row.from_time.toISOString(),
+  to: row.to_time.toISOString(),
+  target: row.target,
+  speed: row.speed,
+  filters: row.filters,
+  plan: row.plan,
+  read: Number(row.read),
+  replayed: Number(row.replayed),
+  error: row.error,
+  requestedBy: row.requested_by,
+  createdAt: row.created_at.toISOString(),
+  finishedAt: row.finished_at?.toISOString() ?? null,
+});
+
+/**
+ * Replay jobs: plan a time range, then either copy its records to a target topic (keys kept,
+ * `x-replay-*` headers added, paced or at full speed) or move a consumer group's offsets to
+ * the range's start. Every job is stored with who asked, what, and its progress.
+ */
+export class ReplayJobs {
+  private readonly logger = new Logger(ReplayJobs.name);
+  private readonly running = new Map<string, AbortController>();
+  private producer: Producer | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly kafka: Kafka,
+    private readonly schema: string,
+    private readonly settings: ReplaySettings,
+  ) {}
+
+  async plan(request: Pick<ReplayRequest, 'topic' | 'fromMs' | 'toMs'>): Promise<RangePlan> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const topics = await admin.listTopics();
+      if (!topics.includes(request.topic)) throw new ReplayError('unknown-topic', `topic ${request.topic} does not exist`);
+      return await planRange(admin, request.topic, request.fromMs, request.toMs, this.settings.maxTimestampSkewMs);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Validates the target, stores the job and starts it; resolves once it is running. */
+  async start(request: ReplayRequest, requestedBy: string): Promise<ReplayJobView> {
+    if ('topic' in request.target) {
+      if (request.target.topic === request.topic) throw new ReplayError('same-topic', 'a replay cannot write into the topic it reads');
+      if (!this.settings.allowDomainTargets && this.settings.domainTopics.includes(request.target.topic)) {
+        throw new ReplayError('protected-target', `${request.target.topic} is a domain topic; replays into it are not allowed here`);
+      }
+    }
+    const plan = await this.plan(request);
+    if ('consumerGroup' in request.target) await this.resetGroup(request.target.consumerGroup, plan);
+    else await this.ensureTarget(request.target.topic, plan.partitions.length);
+    const id = randomUUID();
+    const [row] = await this.dataSource.query<JobRow[]>(
+      `INSERT INTO "${this.schema}".jobs (id, status, topic, from_time, to_time, target, speed, filters, plan, requested_by, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+      [
+        id,
+        'consumerGroup' in request.target ? 'done' : 'running',
+        request.topic,
+        new Date(request.fromMs),
+        new Date(request.toMs),
+        JSON.stringify(request.target),
+        request.speed,
+        JSON.stringify({ ...(request.key ? { key: request.key } : {}), ...(request.types ? { types: request.types } : {}) }),
+        JSON.stringify(plan),
+        requestedBy,
+        'consumerGroup' in request.target ? new Date() : null,
+      ],
+    );
+    jobsTotal.inc({ status: 'started' });
+    this.logger.log({ job: id, topic: request.topic, target: request.target, requestedBy }, 'replay started');
+    if ('topic' in request.target) this.run(id, request, request.target.topic, plan);
+    else jobsTotal.inc({ status: 'done' });
+    return view(row as JobRow);
+  }
+
+  async get(id: string): Promise<ReplayJobView> {
+    const [row] = await this.dataSource.query<JobRow[]>(`SELECT * FROM "${this.schema}".jobs WHERE id = $1`, [id]);
+    if (!row) throw new ReplayError('job-not-found', `replay ${id} does not exist`);
+    return view(row);
+  }
+
+  async cancel(id: string): Promise<ReplayJobView> {
+    const job = await this.get(id);
+    const controller = this.running.get(id);
+    if (job.status !== 'running' || !controller) throw new ReplayError('job-finished', `replay ${id} is ${job.status}`);
+    controller.abort();
+    await this.finish(id, 'cancelled', null);
+    return this.get(id);
+  }
+
+  async stop(): Promise<void> {
+    for (const controller of this.running.values()) controller.abort();
+    await this.producer?.disconnect();
+  }
+
+  private run(id: string, request: ReplayRequest, target: string, plan: RangePlan): void {
+    const controller = new AbortController();
+    this.running.set(id, controller);
+    void this.copy(id, request, target, plan, controller.signal)
+      .then(async () => {
+        if (!controller.signal.aborted) await this.finish(id, 'done', null);
+      })
+      .catch(async (error: unknown) => {
+        this.logger.error(`replay ${id} failed: ${(error as Error).message}`);
+        await this.finish(id, 'failed', (error as Error).message);
+      })
+      .finally(() => this.running.delete(id));
+  }
+
+  private async copy(id: string, request: ReplayRequest, target: string, plan: RangePlan, signal: AbortSignal): Promise<void> {
+    this.producer ??= this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    await this.producer.connect();
+    const producer = this.producer;
+    const factor = request.speed === 'max' ? 0 : request.speed === 'realtime' ? 1 : 1 / Number(request.speed.slice(0, -1));
+    const startedAt = Date.now();
+    let read = 0;
+    let replayed = 0;
+    let savedAt = Date.now();
+    const save = () =>
+      this.dataSource.query(`UPDATE "${this.schema}".jobs SET read = $2, replayed = $3 WHERE id = $1`, [id, read, replayed]);
+    await readRange(this.kafka, plan, {
+      signal,
+      onRecord: async (record: RangeRecord, heartbeat) => {
+        read += 1;
+        if (!this.matches(record, request)) return;
+        if (factor > 0) {
+          // Paced: wait until this record's moment in replay time, heartbeating so the reader keeps its partitions.
+          let wait = startedAt + (record.timestamp - plan.fromMs) * factor - Date.now();
+          while (wait > 0 && !signal.aborted) {
+            await sleep(Math.min(wait, 1_000));
+            await heartbeat();
+            wait = startedAt + (record.timestamp - plan.fromMs) * factor - Date.now();
+          }
+        }
+        if (signal.aborted) return;
+        await producer.send({
+          topic: target,
+          messages: [
+            {
+              key: record.key,
+              value: record.value,
+              timestamp: String(Date.now()),
+              headers: {
+                ...record.headers,
+                'x-replay-id': id,
+                'x-original-topic': record.topic,
+                'x-original-partition': String(record.partition),
+                'x-original-offset': record.offset,
+                'x-original-timestamp': String(record.timestamp),
+              },
+            },
+          ],
+        });
+        replayed += 1;
+        eventsReplayed.inc();
+        if (Date.now() - savedAt > 500) {
+          savedAt = Date.now();
+          await save();
+        }
+      },
+    });
+    await save();
+  }
+
+  private matches(record: RangeRecord, request: ReplayRequest): boolean {
+    if (request.key !== undefined && record.key !== request.key) return false;
+    if (!request.types) return true;
+    try {
+      const type = (JSON.parse(record.value?.toString() ?? 'null') as { type?: unknown } | null)?.type;
+      return typeof type === 'string' && request.types.includes(type);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Creates the target topic (as many partitions as the source) unless it exists. */
+  private async ensureTarget(topic: string, partitions: number): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      if (!(await admin.listTopics()).includes(topic)) {
+        await admin.createTopics({ topics: [{ topic, numPartitions: Math.max(1, partitions) }], waitForLeaders: true });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Moves a consumer group to the range's start offsets; refused while it has members. */
+  private async resetGroup(groupId: string, plan: RangePlan): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.describeGroups([groupId]);
+      const group = groups[0];
+      if (group && group.state !== 'Empty' && group.state !== 'Dead') {
+        throw new ReplayError(
+          'group-active',
+          `consumer group ${groupId} is ${group.state} with ${group.members.length} member(s); stop it first`,
+        );
+      }
+      await admin.setOffsets({
+        groupId,
+        topic: plan.topic,
+        partitions: plan.partitions.map((p) => ({ partition: p.partition, offset: p.start })),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async finish(id: string, status: 'done' | 'failed' | 'cancelled', error: string | null): Promise<void> {
+    jobsTotal.inc({ status });
+    await this.dataSource.query(
+      `UPDATE "${this.schema}".jobs SET status = $2, error = $3, finished_at = now() WHERE id = $1 AND status = 'running'`,
+      [id, status, error],
+    );
+  }
+}
