@@ -108,7 +108,8 @@ describe('gateway', () => {
   beforeAll(async () => {
     slow = createServer((request, response) => {
       const ms = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('ms') ?? '0');
-      setTimeout(() => response.writeHead(200, { 'content-type': 'application/json' }).end('{"slow":true}'), ms);
+      const body = JSON.stringify({ slow: true, clientId: request.headers['x-client-id'] ?? null });
+      setTimeout(() => response.writeHead(200, { 'content-type': 'application/json' }).end(body), ms);
     });
     slow.listen(0, '127.0.0.1');
     await once(slow, 'listening');
@@ -339,6 +340,14 @@ describe('gateway', () => {
     const refused = burst.filter((a) => a.status === 503);
     expect(refused.length).toBeGreaterThanOrEqual(12);
     for (const answer of refused) expect(answer.headers.get('retry-after')).toBe('1');
+  });
+
+  it('tells the service which client calls, as verified, never as the client claims', async () => {
+    const token = await tokenFor(admin, 'bench:run');
+    const answer = await call<{ clientId: string }>(gateway, 'GET', '/api/v1/benchmarks/run?ms=1', {
+      headers: { authorization: `Bearer ${token}`, 'x-client-id': 'someone-else' },
+    });
+    expect([answer.status, answer.body.clientId]).toEqual([200, admin.clientId]);
   });
 
   it('does not count clients that hang up as upstream failures', async () => {

@@ -4,6 +4,7 @@ export { EventPublisher, type OutgoingEvent, type PublishOptions } from './lib/e
 export {
   EventConsumer,
   NonRetriableEventError,
+  REPLAY_HEADER,
   type ConsumerOptions,
   type DecodedEvent,
   type EventHandler,

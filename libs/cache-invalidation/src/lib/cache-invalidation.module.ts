@@ -50,6 +50,8 @@ class InvalidationRunner implements OnApplicationBootstrap, OnModuleDestroy {
         // restart before a partition's first commit would skip what was published while down.
         // A new group replays the retained history once (evictions are idempotent).
         fromBeginning: true,
+        // Replayed events evict too: an eviction has no side effect worth protecting.
+        acceptReplays: true,
         batchHandler: (events) => invalidator.apply(events),
         handler: (event, meta) => invalidator.apply([{ event, meta }]),
       })

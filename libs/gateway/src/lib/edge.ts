@@ -38,6 +38,7 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'traceparent',
   'tracestate',
   'x-request-id',
+  'x-client-id',
   'forwarded',
   'x-forwarded-for',
   'x-forwarded-proto',
@@ -197,6 +198,9 @@ async function forward(upstream: Upstream, request: FastifyRequest, reply: Fasti
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   headers['x-request-id'] = request.id;
+  // Who is calling, as verified here (a client-sent value is dropped above): services audit with it.
+  const clientId = (request as EdgeState).keelsonClientId;
+  if (clientId) headers['x-client-id'] = clientId;
   headers['x-forwarded-for'] = request.ip;
   headers['x-forwarded-proto'] = request.protocol;
   if (request.headers.host) headers['x-forwarded-host'] = request.headers.host;

@@ -1,4 +1,6 @@
 import { Logger } from '@nestjs/common';
+import { metricsRegistry } from '@keelson/observability';
+import { Counter } from 'prom-client';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
@@ -29,6 +31,16 @@ export class NonRetriableEventError extends Error {
   override readonly name = 'NonRetriableEventError';
 }
 
+/** Set by the replay service on every record it re-drives. */
+export const REPLAY_HEADER = 'x-replay-id';
+
+const replaysSkipped = new Counter({
+  name: 'messaging_replayed_records_skipped_total',
+  help: 'Records carrying x-replay-id that a consumer group skipped because it does not accept replays.',
+  labelNames: ['group'] as const,
+  registers: [metricsRegistry],
+});
+
 export interface ConsumerOptions {
   groupId: string;
   topics: readonly string[];
@@ -40,6 +52,11 @@ export interface ConsumerOptions {
    * handled again record by record with `handler`, so only what fails there is dead-lettered.
    */
   batchHandler?: (events: readonly DecodedEvent[]) => Promise<void>;
+  /**
+   * Handle records re-driven by the replay service (`x-replay-id` header). Off by default:
+   * a replay into a consumed topic must not repeat side effects unless the consumer opts in.
+   */
+  acceptReplays?: boolean;
   /** Attempts per record before it is dead-lettered (default 5). */
   maxAttempts?: number;
   sessionTimeoutMs?: number;
@@ -127,6 +144,7 @@ export class EventConsumer {
     const decoded: DecodedEvent[] = [];
     for (const message of batch.messages) {
       const headers = headersToStrings(message.headers);
+      if (this.skipsReplay(headers)) continue;
       const meta: EventMetadata = {
         topic: batch.topic,
         partition: batch.partition,
@@ -176,8 +194,15 @@ export class EventConsumer {
     return true;
   }
 
+  private skipsReplay(headers: Record<string, string>): boolean {
+    if (this.options.acceptReplays || headers[REPLAY_HEADER] === undefined) return false;
+    replaysSkipped.inc({ group: this.options.groupId });
+    return true;
+  }
+
   private async process(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> {
     const headers = headersToStrings(message.headers);
+    if (this.skipsReplay(headers)) return;
     const parent = propagation.extract(context.active(), headers);
     const span = trace.getTracer('keelson-messaging').startSpan(
       `${topic} process`,

@@ -6,7 +6,7 @@ import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
 import { ContractRegistry, ContractViolation, defineTopic, type TopicContract } from './contract';
 import { createEvent, type EventEnvelope } from './envelope';
-import { EventConsumer, NonRetriableEventError, type EventMetadata } from './event-consumer';
+import { EventConsumer, NonRetriableEventError, REPLAY_HEADER, type EventMetadata } from './event-consumer';
 import { EventPublisher } from './event-publisher';
 import { DLQ_HEADERS, headersToStrings } from './headers';
 import { createKafka } from './kafka-connection';
@@ -194,6 +194,39 @@ describe('messaging against a real Kafka broker', () => {
     expect(new Set(perRecord)).toEqual(new Set(good.map((g) => g.subject)));
     expect(batches[0]).toBe(21); // the 21 valid events in one call (the invalid JSON never reached it), tried twice
     expect(batches.slice(0, 2)).toEqual([21, 21]);
+  });
+
+  it('skips records re-driven by a replay unless the consumer accepts replays', async () => {
+    const original = ping();
+    const replayed = ping();
+    await publisher.publish(probes.topic, [original]);
+    await publisher.publishRaw(probes.topic, {
+      key: replayed.subject,
+      value: JSON.stringify(replayed),
+      headers: { [REPLAY_HEADER]: randomUUID() },
+    });
+    const marker = ping();
+    await publisher.publish(probes.topic, [marker]);
+
+    const plain = await consume(probes.topic);
+    await waitFor('the marker', () => Promise.resolve(plain.received.some((r) => r.event.id === marker.id) ? true : undefined));
+    expect(plain.received.map((r) => r.event.id)).toEqual([original.id, marker.id]);
+
+    const seen: string[] = [];
+    const accepting = new EventConsumer(kafka, registry, publisher, {
+      groupId: `messaging-it-${randomUUID()}`,
+      topics: [probes.topic],
+      fromBeginning: true,
+      acceptReplays: true,
+      handler: (event) => {
+        seen.push(event.id);
+        return Promise.resolve();
+      },
+    });
+    consumers.push(accepting);
+    await accepting.start();
+    await waitFor('the marker again', () => Promise.resolve(seen.includes(marker.id) ? true : undefined));
+    expect(seen).toEqual([original.id, replayed.id, marker.id]);
   });
 
   it('dead-letters a non-retriable failure after one attempt', async () => {

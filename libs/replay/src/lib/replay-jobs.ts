@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { metricsRegistry } from '@keelson/observability';
 import { DomainError } from '@keelson/runtime';
 import { Logger } from '@nestjs/common';
+import { REPLAY_HEADER } from '@keelson/messaging';
 import type { Kafka, Producer } from 'kafkajs';
 import { Counter } from 'prom-client';
 import type { DataSource } from 'typeorm';
@@ -247,7 +248,7 @@ export class ReplayJobs {
               timestamp: String(Date.now()),
               headers: {
                 ...record.headers,
-                'x-replay-id': id,
+                [REPLAY_HEADER]: id,
                 'x-original-topic': record.topic,
                 'x-original-partition': String(record.partition),
                 'x-original-offset': record.offset,
