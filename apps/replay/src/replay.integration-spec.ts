@@ -228,6 +228,50 @@ describe('replay service', () => {
     }
   });
 
+  it('reconstructs an order as of a moment from its events, and says when there is nothing to fold', async () => {
+    const orderId = randomUUID();
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const t = (offsetMs: number) => new Date(Date.now() - 30_000 + offsetMs);
+    const envelope = (type: string, version: number, time: Date, data: Record<string, unknown>) => ({
+      specversion: '1.0',
+      id: randomUUID(),
+      type,
+      source: 'replay-it',
+      subject: orderId,
+      time: time.toISOString(),
+      datacontenttype: 'application/json',
+      aggregatetype: 'order',
+      aggregateversion: version,
+      correlationid: randomUUID(),
+      data,
+    });
+    const customerId = randomUUID();
+    const events = [
+      envelope('orders.order.created.v1', 1, t(0), {
+        orderId,
+        customerId,
+        status: 'pending',
+        lines: [{ productId: randomUUID(), quantity: 2, unitPrice: { amountMinor: 500, currency: 'EUR' } }],
+        total: { amountMinor: 1000, currency: 'EUR' },
+      }),
+      envelope('orders.order.status-changed.v1', 2, t(1_000), { orderId, customerId, from: 'pending', to: 'confirmed' }),
+      envelope('orders.order.status-changed.v1', 3, t(2_000), { orderId, customerId, from: 'confirmed', to: 'paid' }),
+    ];
+    await producer.send({ topic: 'orders.events.v1', messages: events.map((e) => ({ key: orderId, value: JSON.stringify(e) })) });
+
+    const asOf = await api<{ state: { status: string; version: number; totalMinor: number }; lastEventId: string; events: unknown[] }>(
+      'POST',
+      '/reconstruct-state',
+      { aggregateType: 'order', id: orderId, at: t(1_500).toISOString(), since },
+    );
+    expect(asOf.status).toBe(200);
+    expect(asOf.body.state).toMatchObject({ status: 'confirmed', version: 2, totalMinor: 1000 });
+    expect([asOf.body.lastEventId, asOf.body.events.length]).toEqual([events[1]?.id, 2]);
+
+    const before = await api('POST', '/reconstruct-state', { aggregateType: 'order', id: orderId, at: t(-1_000).toISOString(), since });
+    expect(before.status).toBe(404);
+  });
+
   it('cancels a paced replay', async () => {
     const started = await api<Job>('POST', '/replay', {
       topic: source,

@@ -30,7 +30,8 @@ export interface ReplaySettings {
   maxTimestampSkewMs: number;
 }
 
-export type ReplayErrorCode = 'protected-target' | 'same-topic' | 'unknown-topic' | 'group-active' | 'job-not-found' | 'job-finished';
+export type ReplayErrorCode =
+  'protected-target' | 'same-topic' | 'unknown-topic' | 'group-active' | 'job-not-found' | 'job-finished' | 'no-events';
 
 export class ReplayError extends DomainError<ReplayErrorCode> {
   problem(): { status: number; title: string } {
@@ -40,6 +41,7 @@ export class ReplayError extends DomainError<ReplayErrorCode> {
         return { status: 422, title: 'Unprocessable Content' };
       case 'unknown-topic':
       case 'job-not-found':
+      case 'no-events':
         return { status: 404, title: 'Not Found' };
       case 'group-active':
       case 'job-finished':
@@ -130,6 +132,11 @@ export class ReplayJobs {
     private readonly schema: string,
     private readonly settings: ReplaySettings,
   ) {}
+
+  /** How far past a range's end records are read (CreateTime can be out of order). */
+  get maxTimestampSkewMs(): number {
+    return this.settings.maxTimestampSkewMs;
+  }
 
   async plan(request: Pick<ReplayRequest, 'topic' | 'fromMs' | 'toMs'>): Promise<RangePlan> {
     const admin = this.kafka.admin();

@@ -1,14 +1,24 @@
-import { KAFKA } from '@keelson/messaging';
+import {
+  aggregateReducers,
+  ContractRegistry,
+  EventFoldError,
+  foldEvents,
+  isAggregateType,
+  KAFKA,
+  type EventEnvelope,
+} from '@keelson/messaging';
 import { DomainError } from '@keelson/runtime';
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Kafka } from 'kafkajs';
 import { readRange, type RangePlan } from './range';
-import { JobIdParam, OffsetsQuery, ReplayRequestDto, TimelineQuery, TopicParam } from './replay.dto';
+import { JobIdParam, OffsetsQuery, ReconstructRequestDto, ReplayRequestDto, TimelineQuery, TopicParam } from './replay.dto';
 import { ReplayError, ReplayJobs, type ReplayJobView, type ReplaySpeed, type ReplayTarget } from './replay-jobs';
 
 /** Records a timeline request may read before it asks for a narrower range. */
 const TIMELINE_SCAN_LIMIT = 10_000;
+/** Records a reconstruction may read (no index by key: it scans the span). */
+const RECONSTRUCT_SCAN_LIMIT = 500_000;
 
 class ReplayRequestError extends DomainError<'invalid-replay'> {
   constructor(message: string) {
@@ -32,6 +42,7 @@ export class ReplayController {
   constructor(
     private readonly jobs: ReplayJobs,
     @Inject(KAFKA) private readonly kafka: Kafka,
+    private readonly registry: ContractRegistry,
   ) {}
 
   @Post('replay')
@@ -71,6 +82,57 @@ export class ReplayController {
   @ApiOperation({ summary: 'Stop a running replay' })
   cancel(@Param() { id }: JobIdParam): Promise<ReplayJobView> {
     return this.jobs.cancel(id);
+  }
+
+  @Post('reconstruct-state')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'The state of one aggregate as of a moment, folded from its events' })
+  async reconstruct(@Body() body: ReconstructRequestDto): Promise<Record<string, unknown>> {
+    const atMs = Date.parse(body.at);
+    const sinceMs = body.since === undefined ? 0 : Date.parse(body.since);
+    if (!(sinceMs < atMs)) throw new ReplayRequestError(`since (${body.since ?? ''}) must be before at (${body.at})`);
+    if (!isAggregateType(body.aggregateType)) throw new ReplayRequestError(`unknown aggregate type ${body.aggregateType}`);
+    const topic = aggregateReducers[body.aggregateType].contract.topic;
+    // Records are read up to the skew past `at` (they are stamped when published, after the change); events count by their own time.
+    const plan = await this.jobs.plan({ topic, fromMs: sinceMs, toMs: atMs });
+    if (plan.records > RECONSTRUCT_SCAN_LIMIT) {
+      throw new ReplayRequestError(
+        `${topic} holds up to ${plan.records} records in that span; give a later since (at most ${RECONSTRUCT_SCAN_LIMIT})`,
+      );
+    }
+    const events: EventEnvelope[] = [];
+    await readRange(
+      this.kafka,
+      { ...plan, toMs: atMs + this.jobs.maxTimestampSkewMs },
+      {
+        onRecord: (record) => {
+          if (record.key !== body.id) return Promise.resolve();
+          try {
+            const event = this.registry.decode(topic, record.value);
+            if (event.subject === body.id && Date.parse(event.time) <= atMs) events.push(event);
+          } catch {
+            // not a valid event of this topic: it has no part in the state
+          }
+          return Promise.resolve();
+        },
+      },
+    );
+    let folded;
+    try {
+      folded = foldEvents(body.aggregateType, events);
+    } catch (error) {
+      if (error instanceof EventFoldError) throw new ReplayRequestError(`the events of ${body.id} do not fold: ${error.message}`);
+      throw error;
+    }
+    if (folded.state === null) throw new ReplayError('no-events', `no events of ${body.aggregateType} ${body.id} up to ${body.at}`);
+    return {
+      aggregateType: body.aggregateType,
+      id: body.id,
+      at: body.at,
+      state: folded.state,
+      lastEventId: folded.lastEventId,
+      events: [...events].sort((a, b) => a.aggregateversion - b.aggregateversion),
+    };
   }
 
   @Get('offsets/:topic')

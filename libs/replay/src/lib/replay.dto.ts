@@ -132,3 +132,23 @@ export class JobIdParam {
   @Matches(/^[0-9a-f-]{36}$/i, { message: 'id must be a UUID' })
   id!: string;
 }
+
+export class ReconstructRequestDto {
+  @ApiProperty({ enum: ['order', 'customer', 'payment', 'invoice'] })
+  @IsIn(['order', 'customer', 'payment', 'invoice'], { message: 'aggregateType must be one of order, customer, payment, invoice' })
+  aggregateType!: string;
+
+  @ApiProperty({ description: 'The aggregate id (its events’ key and subject)' })
+  @IsString()
+  @MaxLength(256)
+  id!: string;
+
+  @ApiProperty({ example: '2026-11-25T14:03:00Z', description: 'The state as of this moment (event time)' })
+  @Matches(RFC3339, { message: `at ${ZONED}` })
+  at!: string;
+
+  @ApiPropertyOptional({ description: 'Read events from this moment on (default: the oldest retained)' })
+  @IsOptional()
+  @Matches(RFC3339, { message: `since ${ZONED}` })
+  since?: string;
+}
