@@ -75,7 +75,11 @@ async function test() {
   };
   // The module-boundary lint rule reads Nx's project graph; compute it first.
   await check('project graph', async () => (await run(bin('nx'), ['show', 'projects'], { stdio: ['ignore', 'ignore', 'inherit'] })) === 0);
-  await check('lint', async () => (await run(bin('eslint'), ['--max-warnings=0', '.'])) === 0);
+  // Type-aware linting holds a TypeScript program per project tsconfig: more than Node's default heap.
+  await check(
+    'lint',
+    async () => (await run(bin('eslint'), ['--max-warnings=0', '.'], { env: { ...env, NODE_OPTIONS: '--max-old-space-size=8192' } })) === 0,
+  );
   await check('format', async () => (await run(bin('prettier'), ['--check', '--log-level=warn', '.'])) === 0);
   await check('typecheck', async () => (await run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'])) === 0);
   await check('build', async () => {

@@ -272,6 +272,38 @@ describe('replay service', () => {
     expect(before.status).toBe(404);
   });
 
+  it('saves and restores a group’s offsets: refused while the group is Stable, clamped to the log start', async () => {
+    const topic = `it.${run}.snapshots`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+    const groupId = `replay-it-snap-${run}`;
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '2' }] });
+
+    const saved = await api<{ id: string; offsets: unknown }>('POST', '/snapshot', { consumerGroup: groupId, topics: [topic] });
+    expect([saved.status, saved.body.offsets]).toEqual([201, [{ topic, partitions: [{ partition: 0, offset: '2' }] }]]);
+
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '9' }] }); // the group moved on
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '5' }] }); // retention removed offsets 0–4
+
+    const member = kafka.consumer({ groupId });
+    await member.connect();
+    await member.subscribe({ topic });
+    await member.run({ eachMessage: () => Promise.resolve() });
+    try {
+      await waitFor('the member to join', async () =>
+        (await admin.describeGroups([groupId])).groups[0]?.state === 'Stable' ? true : undefined,
+      );
+      expect((await api('POST', '/restore', { snapshotId: saved.body.id })).status).toBe(409);
+    } finally {
+      await member.disconnect();
+    }
+
+    const restored = await api<{ clamped: unknown[] }>('POST', '/restore', { snapshotId: saved.body.id });
+    expect([restored.status, restored.body.clamped]).toEqual([200, [{ topic, partition: 0, saved: '2', restored: '5' }]]);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    expect(committed?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '5' })]);
+  });
+
   it('cancels a paced replay', async () => {
     const started = await api<Job>('POST', '/replay', {
       topic: source,

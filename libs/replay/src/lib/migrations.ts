@@ -35,5 +35,24 @@ export class ReplayJobs1764110000000 implements MigrationInterface {
   }
 }
 
+/** Saved consumer-group offsets, restorable later. */
+export class OffsetSnapshots1764120000000 implements MigrationInterface {
+  name = 'OffsetSnapshots1764120000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`CREATE TABLE ${schemaOf(runner)}."snapshots" (
+      "id" uuid NOT NULL,
+      "group_id" text NOT NULL,
+      "offsets" jsonb NOT NULL,
+      "requested_by" text NOT NULL,
+      "created_at" TIMESTAMP(3) WITH TIME ZONE NOT NULL DEFAULT now(),
+      CONSTRAINT "PK_snapshots" PRIMARY KEY ("id"))`);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query(`DROP TABLE ${schemaOf(runner)}."snapshots"`);
+  }
+}
+
 /** Applied in this order by `main.js migrate`; never edit one that has shipped, add a new one. */
-export const replayMigrations = [ReplayJobs1764110000000];
+export const replayMigrations = [ReplayJobs1764110000000, OffsetSnapshots1764120000000];

@@ -4,7 +4,7 @@ import { metricsRegistry } from '@keelson/observability';
 import { DomainError } from '@keelson/runtime';
 import { Logger } from '@nestjs/common';
 import { REPLAY_HEADER } from '@keelson/messaging';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Counter } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { planRange, readRange, type RangePlan, type RangeRecord } from './range';
@@ -31,7 +31,15 @@ export interface ReplaySettings {
 }
 
 export type ReplayErrorCode =
-  'protected-target' | 'same-topic' | 'unknown-topic' | 'group-active' | 'job-not-found' | 'job-finished' | 'no-events';
+  | 'protected-target'
+  | 'same-topic'
+  | 'unknown-topic'
+  | 'group-active'
+  | 'job-not-found'
+  | 'job-finished'
+  | 'no-events'
+  | 'no-offsets'
+  | 'snapshot-not-found';
 
 export class ReplayError extends DomainError<ReplayErrorCode> {
   problem(): { status: number; title: string } {
@@ -42,12 +50,24 @@ export class ReplayError extends DomainError<ReplayErrorCode> {
       case 'unknown-topic':
       case 'job-not-found':
       case 'no-events':
+      case 'no-offsets':
+      case 'snapshot-not-found':
         return { status: 404, title: 'Not Found' };
       case 'group-active':
       case 'job-finished':
         return { status: 409, title: 'Conflict' };
     }
   }
+}
+
+export type SnapshotOffsets = { topic: string; partitions: { partition: number; offset: string }[] }[];
+
+export interface OffsetSnapshot {
+  id: string;
+  groupId: string;
+  offsets: SnapshotOffsets;
+  requestedBy: string;
+  createdAt: string;
 }
 
 export interface ReplayJobView {
@@ -296,6 +316,85 @@ export class ReplayJobs {
       }
     } finally {
       await admin.disconnect();
+    }
+  }
+
+  /** Saves a consumer group's committed offsets (every topic it has offsets for, or the ones named). */
+  async snapshot(groupId: string, topics: readonly string[] | undefined, requestedBy: string): Promise<OffsetSnapshot> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let offsets: SnapshotOffsets;
+    try {
+      const fetched = await admin.fetchOffsets({ groupId, ...(topics ? { topics: [...topics] } : {}) });
+      offsets = fetched
+        .map(({ topic, partitions }) => ({
+          topic,
+          partitions: partitions.filter((p) => p.offset !== '-1').map(({ partition, offset }) => ({ partition, offset })),
+        }))
+        .filter((t) => t.partitions.length > 0);
+    } finally {
+      await admin.disconnect();
+    }
+    if (offsets.length === 0) throw new ReplayError('no-offsets', `consumer group ${groupId} has no committed offsets to save`);
+    const [row] = await this.dataSource.query<{ id: string; created_at: Date }[]>(
+      `INSERT INTO "${this.schema}".snapshots (id, group_id, offsets, requested_by) VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
+      [randomUUID(), groupId, JSON.stringify(offsets), requestedBy],
+    );
+    this.logger.log({ snapshot: row?.id, groupId, requestedBy }, 'offsets saved');
+    return { id: row?.id ?? '', groupId, offsets, requestedBy, createdAt: row?.created_at.toISOString() ?? '' };
+  }
+
+  /**
+   * Puts a snapshot's offsets back. Refused while the group has members (they would
+   * overwrite it); an offset below the partition's log start (records deleted since) is
+   * clamped to the log start and reported.
+   */
+  async restore(
+    snapshotId: string,
+    requestedBy: string,
+  ): Promise<{
+    snapshot: string;
+    groupId: string;
+    restored: SnapshotOffsets;
+    clamped: { topic: string; partition: number; saved: string; restored: string }[];
+  }> {
+    const [row] = await this.dataSource.query<{ group_id: string; offsets: SnapshotOffsets }[]>(
+      `SELECT group_id, offsets FROM "${this.schema}".snapshots WHERE id = $1`,
+      [snapshotId],
+    );
+    if (!row) throw new ReplayError('snapshot-not-found', `snapshot ${snapshotId} does not exist`);
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await this.assertIdle(admin, row.group_id);
+      const restored: SnapshotOffsets = [];
+      const clamped: { topic: string; partition: number; saved: string; restored: string }[] = [];
+      for (const { topic, partitions } of row.offsets) {
+        const bounds = await admin.fetchTopicOffsets(topic);
+        const target = partitions.map(({ partition, offset }) => {
+          const low = bounds.find((b) => b.partition === partition)?.low ?? '0';
+          if (BigInt(offset) >= BigInt(low)) return { partition, offset };
+          clamped.push({ topic, partition, saved: offset, restored: low });
+          return { partition, offset: low };
+        });
+        await admin.setOffsets({ groupId: row.group_id, topic, partitions: target });
+        restored.push({ topic, partitions: target });
+      }
+      this.logger.log({ snapshot: snapshotId, groupId: row.group_id, requestedBy, clamped: clamped.length }, 'offsets restored');
+      return { snapshot: snapshotId, groupId: row.group_id, restored, clamped };
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async assertIdle(admin: Admin, groupId: string): Promise<void> {
+    const { groups } = await admin.describeGroups([groupId]);
+    const group = groups[0];
+    if (group && group.state !== 'Empty' && group.state !== 'Dead') {
+      throw new ReplayError(
+        'group-active',
+        `consumer group ${groupId} is ${group.state} with ${group.members.length} member(s); stop it first`,
+      );
     }
   }
 

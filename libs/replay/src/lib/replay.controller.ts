@@ -12,8 +12,17 @@ import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } 
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Kafka } from 'kafkajs';
 import { readRange, type RangePlan } from './range';
-import { JobIdParam, OffsetsQuery, ReconstructRequestDto, ReplayRequestDto, TimelineQuery, TopicParam } from './replay.dto';
-import { ReplayError, ReplayJobs, type ReplayJobView, type ReplaySpeed, type ReplayTarget } from './replay-jobs';
+import {
+  JobIdParam,
+  OffsetsQuery,
+  ReconstructRequestDto,
+  ReplayRequestDto,
+  RestoreRequestDto,
+  SnapshotRequestDto,
+  TimelineQuery,
+  TopicParam,
+} from './replay.dto';
+import { ReplayError, ReplayJobs, type OffsetSnapshot, type ReplayJobView, type ReplaySpeed, type ReplayTarget } from './replay-jobs';
 
 /** Records a timeline request may read before it asks for a narrower range. */
 const TIMELINE_SCAN_LIMIT = 10_000;
@@ -133,6 +142,20 @@ export class ReplayController {
       lastEventId: folded.lastEventId,
       events: [...events].sort((a, b) => a.aggregateversion - b.aggregateversion),
     };
+  }
+
+  @Post('snapshot')
+  @HttpCode(201)
+  @ApiOperation({ summary: "Save a consumer group's committed offsets" })
+  snapshot(@Body() body: SnapshotRequestDto, @Headers('x-client-id') clientId: string | undefined): Promise<OffsetSnapshot> {
+    return this.jobs.snapshot(body.consumerGroup, body.topics, clientId ?? 'direct');
+  }
+
+  @Post('restore')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Restore saved offsets (refused while the group has members; clamped to the log start)' })
+  restore(@Body() body: RestoreRequestDto, @Headers('x-client-id') clientId: string | undefined): Promise<Record<string, unknown>> {
+    return this.jobs.restore(body.snapshotId, clientId ?? 'direct');
   }
 
   @Get('offsets/:topic')

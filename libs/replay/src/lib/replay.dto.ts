@@ -152,3 +152,22 @@ export class ReconstructRequestDto {
   @Matches(RFC3339, { message: `since ${ZONED}` })
   since?: string;
 }
+
+export class SnapshotRequestDto {
+  @ApiProperty()
+  @Matches(TOPIC, { message: 'consumerGroup must be 1–249 letters, digits, . _ -' })
+  consumerGroup!: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'Only these topics (default: every topic the group has offsets for)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(TOPIC, { each: true, message: 'topics must be Kafka topic names' })
+  topics?: string[];
+}
+
+export class RestoreRequestDto {
+  @ApiProperty({ format: 'uuid' })
+  @Matches(/^[0-9a-f-]{36}$/i, { message: 'snapshotId must be a UUID' })
+  snapshotId!: string;
+}
