@@ -22,6 +22,7 @@ export class AppModule {
             allowDomainTargets: config.REPLAY_ALLOW_DOMAIN_TARGETS,
             domainTopics: platformContracts.map((c) => c.topic),
             maxTimestampSkewMs: config.REPLAY_MAX_TIMESTAMP_SKEW_MS,
+            readerSessionTimeoutMs: config.REPLAY_READER_SESSION_TIMEOUT_MS,
           },
         }),
       ],

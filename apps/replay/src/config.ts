@@ -10,6 +10,8 @@ export const configSchema = baseConfigSchema(3003)
     REPLAY_ALLOW_DOMAIN_TARGETS: flag(false),
     /** How far CreateTime may run out of order within a topic; range reads go this far past the end. */
     REPLAY_MAX_TIMESTAMP_SKEW_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+    /** Session timeout of the consumer groups replays read with (the broker allows 6 s to 30 min by default). */
+    REPLAY_READER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(1_800_000).default(30_000),
   });
 
 /** The PostgreSQL schema this service owns. */

@@ -93,7 +93,8 @@ describe('replay service', () => {
         timestamp: String(base + seconds * 1_000),
       })),
     });
-    sut = ServiceProcess.start('apps/replay/src/main', {}, await freePort());
+    // The broker's smallest session timeout, so one test can outlast it with a paced replay.
+    sut = ServiceProcess.start('apps/replay/src/main', { REPLAY_READER_SESSION_TIMEOUT_MS: '6000' }, await freePort());
     await sut.ready();
   });
 
@@ -302,6 +303,38 @@ describe('replay service', () => {
     expect([restored.status, restored.body.clamped]).toEqual([200, [{ topic, partition: 0, saved: '2', restored: '5' }]]);
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     expect(committed?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '5' })]);
+  });
+
+  it('paces a replay in real time for longer than the reader’s session timeout without losing its partition', async () => {
+    const topic = `it.${run}.paced-source`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const start = Date.parse('2026-11-21T09:00:00Z');
+    // Three records 8 s apart: at real speed the reader waits longer than the 6 s session timeout between them.
+    await producer.send({
+      topic,
+      messages: [0, 8, 16].map((s) => ({ key: `p${s}`, value: JSON.stringify({ id: `p${s}` }), timestamp: String(start + s * 1_000) })),
+    });
+    const target = `it.${run}.paced-copy`;
+    const begun = Date.now();
+    const started = await api<Job>('POST', '/replay', {
+      topic,
+      from: new Date(start).toISOString(),
+      to: new Date(start + 20_000).toISOString(),
+      speed: 'realtime',
+      target: { topic: target },
+    });
+    const job = await waitFor(
+      'the paced replay to finish',
+      async () => {
+        const current = (await api<Job>('GET', `/replay/${started.body.id}`)).body;
+        return current.status === 'running' ? undefined : current;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(Date.now() - begun).toBeGreaterThanOrEqual(16_000);
+    expect([job.status, job.replayed]).toEqual(['done', 3]);
+    // A rebalance would have restarted the reader at the log end and dropped the later records.
+    expect((await readTopic(target, 3)).map((r) => r.key)).toEqual(['p0', 'p8', 'p16']);
   });
 
   it('cancels a paced replay', async () => {

@@ -61,6 +61,8 @@ export interface ReadOptions {
   /** Called for each record stamped inside the range, in offset order per partition. */
   onRecord: (record: RangeRecord, heartbeat: () => Promise<void>) => Promise<void>;
   signal?: AbortSignal;
+  /** The reader's consumer session timeout (default 30 s); heartbeats keep even slower handlers in the group. */
+  sessionTimeoutMs?: number;
 }
 
 /**
@@ -72,7 +74,13 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
   const work = plan.partitions.filter((p) => BigInt(p.end) > BigInt(p.start));
   if (work.length === 0) return { read: 0, matched: 0 };
   const groupId = `replay-reader-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, allowAutoTopicCreation: false });
+  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
+    allowAutoTopicCreation: false,
+  });
   const remaining = new Map(work.map((p) => [p.partition, BigInt(p.end)]));
   let read = 0;
   let matched = 0;

@@ -28,6 +28,8 @@ export interface ReplaySettings {
   domainTopics: readonly string[];
   /** How far CreateTime may run out of order; the read goes this far past the range end. */
   maxTimestampSkewMs: number;
+  /** Session timeout of the readers' consumer groups. */
+  readerSessionTimeoutMs: number;
 }
 
 export type ReplayErrorCode =
@@ -253,6 +255,7 @@ export class ReplayJobs {
       this.dataSource.query(`UPDATE "${this.schema}".jobs SET read = $2, replayed = $3 WHERE id = $1`, [id, read, replayed]);
     await readRange(this.kafka, plan, {
       signal,
+      sessionTimeoutMs: this.settings.readerSessionTimeoutMs,
       onRecord: async (record: RangeRecord, heartbeat) => {
         read += 1;
         if (!this.matches(record, request)) return;
