@@ -406,14 +406,7 @@ export class ReplayJobs {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const { groups } = await admin.describeGroups([groupId]);
-      const group = groups[0];
-      if (group && group.state !== 'Empty' && group.state !== 'Dead') {
-        throw new ReplayError(
-          'group-active',
-          `consumer group ${groupId} is ${group.state} with ${group.members.length} member(s); stop it first`,
-        );
-      }
+      await this.assertIdle(admin, groupId);
       await admin.setOffsets({
         groupId,
         topic: plan.topic,
