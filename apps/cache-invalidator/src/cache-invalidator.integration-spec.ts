@@ -79,6 +79,32 @@ describe('cache-invalidator', () => {
     );
   }
 
+  /** The orders service's API: GET without a body, POST with one; any answer but 2xx fails the test. */
+  async function ordersApi<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${orders.url}/api/v1${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    expect(response.status).toBeLessThan(300);
+    return (await response.json()) as T;
+  }
+
+  /** A new customer's order for one new product at `priceMinor` EUR. */
+  async function placeOrder(priceMinor: number): Promise<{ id: string }> {
+    const customer = await ordersApi<{ id: string }>('/customers', { email: `${randomUUID()}@inv.example.com`, name: 'Buyer' });
+    const product = await ordersApi<{ id: string }>('/products', {
+      sku: `INV-${randomUUID().slice(0, 8)}`,
+      name: 'Kettle',
+      priceMinor,
+      currency: 'EUR',
+    });
+    return ordersApi<{ id: string }>('/orders', {
+      customerId: customer.id,
+      currency: 'EUR',
+      lines: [{ productId: product.id, quantity: 1 }],
+    });
+  }
+
   beforeAll(async () => {
     for (const service of ['orders', 'cache-invalidator']) {
       expect((await ServiceProcess.start(`apps/${service}/src/main`, {}, await freePort(), ['migrate']).exited).code).toBe(0);
@@ -193,32 +219,12 @@ describe('cache-invalidator', () => {
   });
 
   it('never serves the unpaid order after the payment event was consumed (end to end through orders)', async () => {
-    const post = async <T>(path: string, body: unknown): Promise<T> => {
-      const response = await fetch(`${orders.url}/api/v1${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      expect(response.status).toBeLessThan(300);
-      return (await response.json()) as T;
-    };
-    const customer = await post<{ id: string }>('/customers', { email: `${randomUUID()}@inv.example.com`, name: 'Payer' });
-    const product = await post<{ id: string }>('/products', {
-      sku: `INV-${randomUUID().slice(0, 8)}`,
-      name: 'Kettle',
-      priceMinor: 3000,
-      currency: 'EUR',
-    });
-    const order = await post<{ id: string }>('/orders', {
-      customerId: customer.id,
-      currency: 'EUR',
-      lines: [{ productId: product.id, quantity: 1 }],
-    });
-    await post(`/orders/${order.id}/confirm`, {});
+    const order = await placeOrder(3000);
+    await ordersApi(`/orders/${order.id}/confirm`, {});
     const read = async () => ((await (await fetch(`${orders.url}/api/v1/orders/${order.id}`)).json()) as { status: string }).status;
     expect(await read()).toBe('confirmed'); // now cached
 
-    await post('/payments', { orderId: order.id, kind: 'capture', amountMinor: 3000, currency: 'EUR' });
+    await ordersApi('/payments', { orderId: order.id, kind: 'capture', amountMinor: 3000, currency: 'EUR' });
     const [payment] = (
       await pg.query<{ id: string }>(
         `SELECT payload->>'id' AS id FROM orders.outbox WHERE type = 'payments.payment.captured.v1' AND payload->'data'->>'orderId' = $1`,
@@ -239,31 +245,12 @@ describe('cache-invalidator', () => {
   });
 
   it('re-warms a hot order after evicting it, so the next read is a hit on the new state', async () => {
-    const json = async <T>(path: string, body?: unknown): Promise<T> => {
-      const response = await fetch(`${orders.url}/api/v1${path}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      });
-      expect(response.status).toBeLessThan(300);
-      return (await response.json()) as T;
-    };
-    const customer = await json<{ id: string }>('/customers', { email: `${randomUUID()}@inv.example.com`, name: 'Hot' });
-    const product = await json<{ id: string }>('/products', {
-      sku: `HOT-${randomUUID().slice(0, 8)}`,
-      name: 'Lamp',
-      priceMinor: 900,
-      currency: 'EUR',
-    });
-    const order = await json<{ id: string }>('/orders', {
-      customerId: customer.id,
-      currency: 'EUR',
-      lines: [{ productId: product.id, quantity: 1 }],
-    });
-    for (let i = 0; i < 3; i += 1) await json(`/orders/${order.id}`); // hot: every read is counted here
+    const order = await placeOrder(900);
+    for (let i = 0; i < 3; i += 1) await ordersApi(`/orders/${order.id}`); // hot: every read is counted here
     const warmedOk = () => metric(invalidator, /^cache_keys_warmed_total\{[^}]*result="ok"[^}]*\} (\S+)$/m);
     const before = await warmedOk();
 
-    await json(`/orders/${order.id}/confirm`, {}); // orders evicts; its event reaches the invalidator, which evicts and re-warms
+    await ordersApi(`/orders/${order.id}/confirm`, {}); // orders evicts; its event reaches the invalidator, which evicts and re-warms
     const [changed] = (
       await pg.query<{ id: string }>(
         `SELECT payload->>'id' AS id FROM orders.outbox WHERE type = 'orders.order.status-changed.v1' AND aggregateid = $1`,
