@@ -99,7 +99,9 @@ export function runCommand(root, args, capture = false) {
 /** Starts a built service (`dist/<entry>.js`) on a free port and waits until it is ready. */
 export async function startService(root, entry, env = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, [`dist/${entry}.js`], {
+  // BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of every service process there (on exit).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, `dist/${entry}.js`], {
     cwd: root,
     stdio: 'ignore',
     env: { ...process.env, ...env, PORT: String(port) },
