@@ -4,7 +4,16 @@ import autocannon from 'autocannon';
 import hdr from 'hdr-histogram-js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
 
 /**
  * Runs one measurement. `body` is sent as JSON, `rawBody` as given (e.g. a form);
@@ -27,6 +36,7 @@ export async function measure({
   warmupSeconds = 2,
   requests,
   rate,
+  cpuOf = {},
 }) {
   const base = {
     url,
@@ -39,6 +49,7 @@ export async function measure({
   };
   if (warmupSeconds > 0) await autocannon({ ...base, duration: warmupSeconds });
   const latencies = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const cpuBefore = Object.fromEntries(Object.entries(cpuOf).map(([who, pid]) => [who, cpuSeconds(pid)]));
   const instance = autocannon({ ...base, duration: durationSeconds });
   const refused = {};
   instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
@@ -46,6 +57,10 @@ export async function measure({
     else refused[statusCode] = (refused[statusCode] ?? 0) + 1;
   });
   const result = await instance;
+  // CPU per answered request in each named process: steadier than req/s when the machine is shared.
+  const cpuMicrosPerRequest = Object.fromEntries(
+    Object.entries(cpuOf).map(([who, pid]) => [who, ((cpuSeconds(pid) - cpuBefore[who]) * 1e6) / Math.max(1, result.requests.total)]),
+  );
   const ms = (percentile) => latencies.getValueAtPercentile(percentile) / 1_000;
   return {
     name,
@@ -57,6 +72,7 @@ export async function measure({
     non2xx: result.non2xx,
     total: result.requests.total,
     refused,
+    cpuMicrosPerRequest,
   };
 }
 
@@ -79,6 +95,7 @@ async function startBaseline(script, env = {}) {
   const { port } = JSON.parse(line.toString());
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await once(child, 'exit');
@@ -119,6 +136,7 @@ export async function startService(root, entry, env = {}) {
   return {
     url,
     port,
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await once(child, 'exit');
@@ -141,6 +159,11 @@ export function printTable(rows) {
       `${row.name.padEnd(52)} ${fmt(row.requestsPerSecond, 0)} ${fmt(row.p50Ms, 2)} ${fmt(row.p95Ms, 2)} ${fmt(row.p99Ms, 2)} ${String(row.errors).padStart(7)} ${String(row.non2xx).padStart(7)}  ${ratio}`,
     );
     if (row.non2xx > 0) console.log(`${''.padEnd(52)} non-2xx by status: ${JSON.stringify(row.refused)}`);
+    const cpu = Object.entries(row.cpuMicrosPerRequest ?? {});
+    if (cpu.length > 0) {
+      const total = cpu.reduce((sum, [, us]) => sum + us, 0);
+      console.log(`${''.padEnd(52)} CPU per request: ${cpu.map(([who, us]) => `${who} ${us.toFixed(0)} µs`).join(' + ')} = ${total.toFixed(0)} µs`);
+    }
   }
 }
 

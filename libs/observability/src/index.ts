@@ -2,6 +2,7 @@ export {
   currentTraceIds,
   extractTraceContext,
   injectTraceContext,
+  outgoingTraceContext,
   startTracing,
   startTracingFromEnv,
   stopTracing,
@@ -12,5 +13,5 @@ export {
   type TracingOptions,
 } from './lib/tracing';
 export { collectProcessMetrics, httpRequestDuration, metricsRegistry } from './lib/metrics';
-export { loggerParams, REQUEST_ID_HEADER, requestIdFor } from './lib/logging';
+export { logRequest, loggerParams, REQUEST_ID_HEADER, requestIdFor, serviceLogger, type AccessLogEntry } from './lib/logging';
 export { ObservabilityModule, type ObservabilityOptions } from './lib/observability.module';

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { AccessTokenVerifier, InvalidTokenError, missingScopes } from '@keelson/auth-client';
-import { currentTraceIds, injectTraceContext, metricsRegistry } from '@keelson/observability';
+import { currentTraceIds, injectTraceContext, metricsRegistry, outgoingTraceContext } from '@keelson/observability';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '@keelson/runtime';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
@@ -204,7 +204,7 @@ async function forward(upstream: Upstream, request: FastifyRequest, reply: Fasti
   headers['x-forwarded-for'] = request.ip;
   headers['x-forwarded-proto'] = request.protocol;
   if (request.headers.host) headers['x-forwarded-host'] = request.headers.host;
-  injectTraceContext(headers);
+  injectTraceContext(headers, outgoingTraceContext(request.headers));
 
   const gone = new AbortController();
   // The response's close before it finished means the client went away (the request's close only means its body was read).

@@ -1,4 +1,5 @@
 import { context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -79,6 +80,19 @@ export function currentTraceIds(ctx: Context = context.active()): { traceId: str
   return { traceId: spanContext.traceId, spanId: spanContext.spanId };
 }
 
+/**
+ * The context to propagate downstream from a request with these headers: the active one when
+ * tracing recorded a span for it, otherwise the caller's own trace context, passed on as received.
+ */
+export function outgoingTraceContext(incoming: Record<string, string | string[] | undefined>): Context {
+  const active = context.active();
+  if (trace.getSpan(active)) return active;
+  return propagation.extract(active, incoming, {
+    get: (c, key) => c[key],
+    keys: (c) => Object.keys(c),
+  });
+}
+
 /** Writes the context's W3C `traceparent` (and `tracestate`) into a string carrier. */
 export function injectTraceContext(carrier: Record<string, string>, ctx: Context = context.active()): Record<string, string> {
   propagation.inject(ctx, carrier);
@@ -98,19 +112,25 @@ export type { Span };
 let active: TracingHandle | undefined;
 
 /**
- * Starts tracing from the environment (`OTEL_TRACES_EXPORTER`, `OTEL_EXPORTER_OTLP_ENDPOINT`).
- * A service's `instrument.ts` calls this as its very first import, so HTTP, PostgreSQL and
- * Redis clients are patched before anything loads them. An invalid value leaves tracing off;
- * the service's own config check then reports it and stops the process.
+ * Starts tracing from the environment (`OTEL_TRACES_EXPORTER`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
+ * `OTEL_TRACES_SAMPLER_RATIO`). A service's `instrument.ts` calls this as its very first import,
+ * so HTTP, PostgreSQL and Redis clients are patched before anything loads them. An invalid value
+ * leaves tracing off; the service's own config check then reports it and stops the process.
+ *
+ * With no exporter, nothing would read a span, so no instrumentation is installed at all (even
+ * unsampled, the HTTP, pg and ioredis instrumentations and their context propagation cost about
+ * a fifth of a proxied request's CPU in profiles). Only the W3C propagator is registered, so the
+ * gateway still passes a caller's `traceparent` on unchanged.
  */
 export function startTracingFromEnv(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   const parsed = tracingConfigSchema.safeParse(env);
   if (!parsed.success || active) return;
   const { OTEL_TRACES_EXPORTER: exporter, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_TRACES_SAMPLER_RATIO: ratio } = parsed.data;
-  // With no exporter nothing would read a recorded span: record none. Unsampled spans still
-  // carry trace ids, so logs and Kafka headers keep them (profiling showed recording every
-  // span cost about 30% of order-creation throughput).
-  active = startTracing({ serviceName, exporter, otlpEndpoint, samplerRatio: exporter === 'none' ? 0 : ratio });
+  if (exporter === 'none') {
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    return;
+  }
+  active = startTracing({ serviceName, exporter, otlpEndpoint, samplerRatio: ratio });
 }
 
 /** Flushes and stops the tracing started by `startTracingFromEnv` (no-op if none). */

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { redactConfig, type BaseConfig } from '@keelson/config';
 import { ReadinessState } from '@keelson/health';
-import { httpRequestDuration, requestIdFor, REQUEST_ID_HEADER, stopTracing } from '@keelson/observability';
+import { httpRequestDuration, logRequest, requestIdFor, REQUEST_ID_HEADER, stopTracing } from '@keelson/observability';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -44,6 +44,7 @@ export async function serve<S extends z.ZodObject>(definition: ServiceDefinition
     httpRequestDuration
       .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
       .observe(reply.elapsedTime / 1_000);
+    logRequest({ id: request.id, method: request.method, url: request.url, statusCode: reply.statusCode, responseTimeMs: reply.elapsedTime });
     done();
   });
   if (definition.ownOpenApi !== false) {
