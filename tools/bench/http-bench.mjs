@@ -162,7 +162,9 @@ export function printTable(rows) {
     const cpu = Object.entries(row.cpuMicrosPerRequest ?? {});
     if (cpu.length > 0) {
       const total = cpu.reduce((sum, [, us]) => sum + us, 0);
-      console.log(`${''.padEnd(52)} CPU per request: ${cpu.map(([who, us]) => `${who} ${us.toFixed(0)} µs`).join(' + ')} = ${total.toFixed(0)} µs`);
+      console.log(
+        `${''.padEnd(52)} CPU per request: ${cpu.map(([who, us]) => `${who} ${us.toFixed(0)} µs`).join(' + ')} = ${total.toFixed(0)} µs`,
+      );
     }
   }
 }

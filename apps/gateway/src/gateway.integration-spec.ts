@@ -204,6 +204,9 @@ describe('gateway', () => {
     expect(read.body.status).toBe('paid');
     expect(read.headers.get('x-request-id')).toMatch(/[\w-]{8,}/);
     expect(read.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(read.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(read.headers.get('strict-transport-security')).toMatch(/^max-age=\d+/);
+    expect(read.headers.get('x-powered-by')).toBeNull();
 
     // Every answer of this flow matches the gateway's published OpenAPI document.
     const document = await mergedDocument();

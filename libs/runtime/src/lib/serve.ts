@@ -44,7 +44,13 @@ export async function serve<S extends z.ZodObject>(definition: ServiceDefinition
     httpRequestDuration
       .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
       .observe(reply.elapsedTime / 1_000);
-    logRequest({ id: request.id, method: request.method, url: request.url, statusCode: reply.statusCode, responseTimeMs: reply.elapsedTime });
+    logRequest({
+      id: request.id,
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      responseTimeMs: reply.elapsedTime,
+    });
     done();
   });
   if (definition.ownOpenApi !== false) {
