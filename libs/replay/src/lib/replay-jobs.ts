@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { metricsRegistry } from '@keelson/observability';
 import { DomainError } from '@keelson/runtime';
 import { Logger } from '@nestjs/common';
 import { REPLAY_HEADER } from '@keelson/messaging';
 import type { Admin, Kafka, Producer } from 'kafkajs';
-import { Counter } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { planRange, readRange, type RangePlan, type RangeRecord } from './range';
 
@@ -30,6 +31,15 @@ export interface ReplaySettings {
   maxTimestampSkewMs: number;
   /** Session timeout of the readers' consumer groups. */
   readerSessionTimeoutMs: number;
+  /** How long a replica's claim on a running job lasts unless renewed (renewed every third of it). */
+  leaseMs: number;
+  /** A debug session's lifetime unless the request asks for another, and the most a request may ask for. */
+  debugSessionTtlMs: number;
+  debugSessionMaxTtlMs: number;
+  /** How often expired debug sessions are removed (their consumer groups deleted). */
+  sweepIntervalMs: number;
+  /** A progress stream writes a comment after this much silence, so proxies keep it open. */
+  progressHeartbeatMs: number;
 }
 
 export type ReplayErrorCode =
@@ -41,11 +51,17 @@ export type ReplayErrorCode =
   | 'job-finished'
   | 'no-events'
   | 'no-offsets'
-  | 'snapshot-not-found';
+  | 'snapshot-not-found'
+  | 'session-not-found'
+  | 'session-expired'
+  | 'session-busy'
+  | 'invalid-ttl';
 
 export class ReplayError extends DomainError<ReplayErrorCode> {
   problem(): { status: number; title: string } {
     switch (this.code) {
+      case 'invalid-ttl':
+        return { status: 400, title: 'Bad Request' };
       case 'protected-target':
       case 'same-topic':
         return { status: 422, title: 'Unprocessable Content' };
@@ -54,9 +70,13 @@ export class ReplayError extends DomainError<ReplayErrorCode> {
       case 'no-events':
       case 'no-offsets':
       case 'snapshot-not-found':
+      case 'session-not-found':
         return { status: 404, title: 'Not Found' };
+      case 'session-expired':
+        return { status: 410, title: 'Gone' };
       case 'group-active':
       case 'job-finished':
+      case 'session-busy':
         return { status: 409, title: 'Conflict' };
     }
   }
@@ -88,11 +108,32 @@ export interface ReplayJobView {
   requestedBy: string;
   createdAt: string;
   finishedAt: string | null;
+  /** The replica working on (or, once finished, that finished) a job copied into a topic. */
+  claimedBy: string | null;
+  /** Next offset to read per partition: everything before it has been copied or filtered out. */
+  nextOffsets: Record<string, string>;
+}
+
+/** What a replica resumes a job from. */
+interface JobProgress {
+  nextOffsets: Record<string, string>;
+  /** Timestamp of the last record handled: a resumed paced replay continues its clock from it. */
+  lastTimestamp: number | null;
+}
+
+/** A job this replica is copying. */
+interface JobRun {
+  controller: AbortController;
+  plan: RangePlan;
+  read: number;
+  replayed: number;
+  progress: JobProgress;
+  settled: Promise<void>;
 }
 
 const jobsTotal = new Counter({
   name: 'replay_jobs_total',
-  help: 'Replay jobs by final status (done, failed, cancelled) and started.',
+  help: 'Replay jobs started, resumed by another replica, and by final status (done, failed, cancelled).',
   labelNames: ['status'] as const,
   registers: [metricsRegistry],
 });
@@ -100,6 +141,35 @@ const eventsReplayed = new Counter({
   name: 'replay_events_replayed_total',
   help: 'Records written to replay targets.',
   registers: [metricsRegistry],
+});
+const jobDuration = new Histogram({
+  name: 'replay_job_duration_seconds',
+  help: 'Time from a replay job’s start to its final status (a resumed job counts from its first start).',
+  labelNames: ['status'] as const,
+  buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3_600, 14_400],
+  registers: [metricsRegistry],
+});
+
+/** The jobs of this process, read at scrape time (one ReplayJobs per process). */
+let observed: ReplayJobs | undefined;
+function observe(jobs: ReplayJobs): void {
+  observed = jobs;
+}
+new Gauge({
+  name: 'replay_jobs_running',
+  help: 'Replay jobs this replica is copying (sum over replicas for the total).',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(observed?.runningCount ?? 0);
+  },
+});
+new Gauge({
+  name: 'replay_lag_behind_plan_records',
+  help: 'Offsets of the running replays’ plans not yet read, summed over the jobs this replica copies.',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(observed?.lagBehindPlan() ?? 0);
+  },
 });
 
 interface JobRow {
@@ -118,7 +188,12 @@ interface JobRow {
   requested_by: string;
   created_at: Date;
   finished_at: Date | null;
+  claimed_by: string | null;
+  lease_until: Date | null;
+  progress: JobProgress | null;
 }
+
+const emptyProgress = (): JobProgress => ({ nextOffsets: {}, lastTimestamp: null });
 
 const view = (row: JobRow): ReplayJobView => ({
   id: row.id,
@@ -136,24 +211,67 @@ const view = (row: JobRow): ReplayJobView => ({
   requestedBy: row.requested_by,
   createdAt: row.created_at.toISOString(),
   finishedAt: row.finished_at?.toISOString() ?? null,
+  claimedBy: row.claimed_by,
+  nextOffsets: row.progress?.nextOffsets ?? {},
 });
+
+/** The plan's partitions from the stored next offsets on: what a (resumed) job still has to read. */
+const remainingPlan = (plan: RangePlan, progress: JobProgress): RangePlan => ({
+  ...plan,
+  partitions: plan.partitions.map((p) => {
+    const next = progress.nextOffsets[p.partition];
+    return next !== undefined && BigInt(next) > BigInt(p.start) ? { ...p, start: next } : p;
+  }),
+});
+
+/** Counts a record as handled (copied or filtered out): the job resumes after it. */
+function handled(run: JobRun, record: RangeRecord): void {
+  run.read += 1;
+  run.progress.nextOffsets[record.partition] = (BigInt(record.offset) + 1n).toString();
+  run.progress.lastTimestamp = record.timestamp;
+}
+
+/** Running jobs a replica claims per lease round (the rest wait for the next round or another replica). */
+const CLAIMS_PER_ROUND = 10;
 
 /**
  * Replay jobs: plan a time range, then either copy its records to a target topic (keys kept,
  * `x-replay-*` headers added, paced or at full speed) or move a consumer group's offsets to
  * the range's start. Every job is stored with who asked, what, and its progress.
+ *
+ * A copy runs on the replica holding its lease (`claimed_by`, `lease_until`); if that replica
+ * stops renewing it, another claims the job and resumes from the stored next offsets.
  */
 export class ReplayJobs {
   private readonly logger = new Logger(ReplayJobs.name);
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, JobRun>();
   private producer: Producer | undefined;
+  /** This process among the replicas (pod names are unique in a cluster; the suffix keeps local processes apart). */
+  readonly replicaId = `${hostname()}-${randomUUID().slice(0, 8)}`;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly kafka: Kafka,
     private readonly schema: string,
     private readonly settings: ReplaySettings,
-  ) {}
+  ) {
+    observe(this);
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Offsets of the plans of the jobs running here not yet read. */
+  lagBehindPlan(): number {
+    let lag = 0n;
+    for (const run of this.running.values()) {
+      for (const p of remainingPlan(run.plan, run.progress).partitions) {
+        if (BigInt(p.end) > BigInt(p.start)) lag += BigInt(p.end) - BigInt(p.start);
+      }
+    }
+    return Number(lag);
+  }
 
   /** How far past a range's end records are read (CreateTime can be out of order). */
   get maxTimestampSkewMs(): number {
@@ -184,9 +302,12 @@ export class ReplayJobs {
     if ('consumerGroup' in request.target) await this.resetGroup(request.target.consumerGroup, plan);
     else await this.ensureTarget(request.target.topic, plan.partitions.length);
     const id = randomUUID();
+    const copies = 'topic' in request.target;
     const [row] = await this.dataSource.query<JobRow[]>(
-      `INSERT INTO "${this.schema}".jobs (id, status, topic, from_time, to_time, target, speed, filters, plan, requested_by, finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+      `INSERT INTO "${this.schema}".jobs
+         (id, status, topic, from_time, to_time, target, speed, filters, plan, requested_by, finished_at, claimed_by, lease_until)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text,
+               CASE WHEN $12::text IS NULL THEN NULL ELSE now() + $13 * interval '1 millisecond' END) RETURNING *`,
       [
         id,
         'consumerGroup' in request.target ? 'done' : 'running',
@@ -199,11 +320,13 @@ export class ReplayJobs {
         JSON.stringify(plan),
         requestedBy,
         'consumerGroup' in request.target ? new Date() : null,
+        copies ? this.replicaId : null,
+        this.settings.leaseMs,
       ],
     );
     jobsTotal.inc({ status: 'started' });
     this.logger.log({ job: id, topic: request.topic, target: request.target, requestedBy }, 'replay started');
-    if ('topic' in request.target) this.run(id, request, request.target.topic, plan);
+    if ('topic' in request.target) this.run(id, request, request.target.topic, plan, { read: 0, replayed: 0, progress: emptyProgress() });
     else jobsTotal.inc({ status: 'done' });
     return view(row as JobRow);
   }
@@ -214,51 +337,146 @@ export class ReplayJobs {
     return view(row);
   }
 
+  /** Cancels a running job wherever it runs: the replica copying it stops at its next progress save or lease renewal. */
   async cancel(id: string): Promise<ReplayJobView> {
     const job = await this.get(id);
-    const controller = this.running.get(id);
-    if (job.status !== 'running' || !controller) throw new ReplayError('job-finished', `replay ${id} is ${job.status}`);
-    controller.abort();
+    if (job.status !== 'running') throw new ReplayError('job-finished', `replay ${id} is ${job.status}`);
+    this.running.get(id)?.controller.abort();
     await this.finish(id, 'cancelled', null);
     return this.get(id);
   }
 
+  /** Stops the jobs running here, saving their progress, and hands them over at once instead of when their lease lapses. */
   async stop(): Promise<void> {
-    for (const controller of this.running.values()) controller.abort();
+    const runs = [...this.running.values()];
+    for (const run of runs) run.controller.abort();
+    await Promise.all(runs.map((run) => run.settled));
+    if (runs.length > 0) {
+      await this.dataSource
+        .query(`UPDATE "${this.schema}".jobs SET lease_until = now() WHERE claimed_by = $1 AND status = 'running'`, [this.replicaId])
+        .catch((error: unknown) => {
+          this.logger.warn(`could not release replay leases: ${(error as Error).message}`);
+        });
+    }
     await this.producer?.disconnect();
   }
 
-  private run(id: string, request: ReplayRequest, target: string, plan: RangePlan): void {
+  /**
+   * One lease round: renews the leases of the jobs running here (and stops those no longer
+   * ours: cancelled, or claimed by another replica after a lapse), then claims running jobs
+   * whose lease lapsed and resumes them from their stored progress.
+   */
+  async maintainLeases(): Promise<void> {
+    const local = [...this.running.keys()];
+    if (local.length > 0) {
+      const [renewed] = await this.dataSource.query<[{ id: string }[], number]>(
+        `UPDATE "${this.schema}".jobs SET lease_until = now() + $3 * interval '1 millisecond'
+         WHERE claimed_by = $1 AND status = 'running' AND id = ANY($2::uuid[]) RETURNING id`,
+        [this.replicaId, local, this.settings.leaseMs],
+      );
+      const ours = new Set(renewed.map((r) => r.id));
+      for (const id of local) {
+        if (ours.has(id)) continue;
+        this.logger.warn(`replay ${id} is no longer ours (cancelled, finished or claimed elsewhere); stopping here`);
+        this.running.get(id)?.controller.abort();
+      }
+    }
+    for (let claimed = 0; claimed < CLAIMS_PER_ROUND; claimed += 1) {
+      const [rows] = await this.dataSource.query<[(JobRow & { previous_owner: string | null })[], number]>(
+        `UPDATE "${this.schema}".jobs AS j SET claimed_by = $1, lease_until = now() + $2 * interval '1 millisecond'
+         FROM (SELECT id, claimed_by FROM "${this.schema}".jobs
+               WHERE status = 'running' AND lease_until < now()
+               ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED) AS lapsed
+         WHERE j.id = lapsed.id
+         RETURNING j.*, lapsed.claimed_by AS previous_owner`,
+        [this.replicaId, this.settings.leaseMs],
+      );
+      const row = rows[0];
+      if (!row) return;
+      // Our own lease lapsed (a slow renewal) while the job still runs here: the claim just renewed it.
+      if (this.running.has(row.id)) continue;
+      this.resume(row, row.previous_owner);
+    }
+  }
+
+  private resume(row: JobRow, previousOwner: string | null): void {
+    if (!('topic' in row.target)) return; // a consumer-group target finishes when it is created
+    const progress = row.progress ?? emptyProgress();
+    this.logger.warn(
+      { job: row.id, replica: this.replicaId, previousOwner, nextOffsets: progress.nextOffsets },
+      'replay resumed from its stored progress (its replica stopped renewing the lease)',
+    );
+    jobsTotal.inc({ status: 'resumed' });
+    const request: ReplayRequest = {
+      topic: row.topic,
+      fromMs: row.from_time.getTime(),
+      toMs: row.to_time.getTime(),
+      target: row.target,
+      speed: row.speed,
+      ...(row.filters.key === undefined ? {} : { key: row.filters.key }),
+      ...(row.filters.types === undefined ? {} : { types: row.filters.types }),
+    };
+    this.run(row.id, request, row.target.topic, row.plan, { read: Number(row.read), replayed: Number(row.replayed), progress });
+  }
+
+  private run(
+    id: string,
+    request: ReplayRequest,
+    target: string,
+    plan: RangePlan,
+    from: { read: number; replayed: number; progress: JobProgress },
+  ): void {
     const controller = new AbortController();
-    this.running.set(id, controller);
-    void this.copy(id, request, target, plan, controller.signal)
+    const run: JobRun = { controller, plan, ...from, settled: Promise.resolve() };
+    this.running.set(id, run);
+    run.settled = this.copy(id, request, target, run)
       .then(async () => {
-        if (!controller.signal.aborted) await this.finish(id, 'done', null);
+        if (!controller.signal.aborted) await this.finish(id, 'done', null, this.replicaId);
       })
       .catch(async (error: unknown) => {
         this.logger.error(`replay ${id} failed: ${(error as Error).message}`);
-        await this.finish(id, 'failed', (error as Error).message);
+        await this.finish(id, 'failed', (error as Error).message, this.replicaId);
+      })
+      // Not finished in the table: the lease lapses and a replica resumes the job.
+      .catch((error: unknown) => {
+        this.logger.error(`replay ${id} could not be finished: ${(error as Error).message}`);
       })
       .finally(() => this.running.delete(id));
   }
 
-  private async copy(id: string, request: ReplayRequest, target: string, plan: RangePlan, signal: AbortSignal): Promise<void> {
+  /** Stores a run's progress; a job no longer ours (cancelled, or claimed by another replica) is stopped here. */
+  private async saveProgress(id: string, run: JobRun): Promise<void> {
+    const [rows] = await this.dataSource.query<[{ id: string }[], number]>(
+      `UPDATE "${this.schema}".jobs SET read = $3, replayed = $4, progress = $5
+       WHERE id = $1 AND claimed_by = $2 AND status = 'running' RETURNING id`,
+      [id, this.replicaId, run.read, run.replayed, JSON.stringify(run.progress)],
+    );
+    if (rows.length === 0 && !run.controller.signal.aborted) {
+      this.logger.warn(`replay ${id} is no longer ours (cancelled or claimed elsewhere); stopping here`);
+      run.controller.abort();
+    }
+  }
+
+  private async copy(id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
     this.producer ??= this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
     await this.producer.connect();
     const producer = this.producer;
+    const { plan } = run;
+    const { signal } = run.controller;
     const factor = request.speed === 'max' ? 0 : request.speed === 'realtime' ? 1 : 1 / Number(request.speed.slice(0, -1));
-    const startedAt = Date.now();
-    let read = 0;
-    let replayed = 0;
+    // A resumed job continues its replay clock from the last record handled instead of starting over.
+    const startedAt =
+      Date.now() - (run.progress.lastTimestamp === null ? 0 : Math.max(0, run.progress.lastTimestamp - plan.fromMs) * factor);
     let savedAt = Date.now();
-    const save = () =>
-      this.dataSource.query(`UPDATE "${this.schema}".jobs SET read = $2, replayed = $3 WHERE id = $1`, [id, read, replayed]);
-    await readRange(this.kafka, plan, {
+    const save = () => this.saveProgress(id, run);
+    await readRange(this.kafka, remainingPlan(plan, run.progress), {
       signal,
       sessionTimeoutMs: this.settings.readerSessionTimeoutMs,
       onRecord: async (record: RangeRecord, heartbeat) => {
-        read += 1;
-        if (!this.matches(record, request)) return;
+        if (!this.matches(record, request)) {
+          handled(run, record);
+          return;
+        }
         if (factor > 0) {
           // Paced: wait until this record's moment in replay time, heartbeating so the reader keeps its partitions.
           let wait = startedAt + (record.timestamp - plan.fromMs) * factor - Date.now();
@@ -287,9 +505,11 @@ export class ReplayJobs {
             },
           ],
         });
-        replayed += 1;
+        run.replayed += 1;
+        handled(run, record);
         eventsReplayed.inc();
-        if (Date.now() - savedAt > 500) {
+        // Paced replays save after every record, so a resume repeats at most the one in flight.
+        if (factor > 0 || Date.now() - savedAt > 500) {
           savedAt = Date.now();
           await save();
         }
@@ -417,11 +637,16 @@ export class ReplayJobs {
     }
   }
 
-  private async finish(id: string, status: 'done' | 'failed' | 'cancelled', error: string | null): Promise<void> {
-    jobsTotal.inc({ status });
-    await this.dataSource.query(
-      `UPDATE "${this.schema}".jobs SET status = $2, error = $3, finished_at = now() WHERE id = $1 AND status = 'running'`,
-      [id, status, error],
+  /** Records a job's outcome once (the first final status wins); `owner`: only while this replica holds the job. */
+  private async finish(id: string, status: 'done' | 'failed' | 'cancelled', error: string | null, owner?: string): Promise<void> {
+    const [rows] = await this.dataSource.query<[{ created_at: Date; finished_at: Date }[], number]>(
+      `UPDATE "${this.schema}".jobs SET status = $2, error = $3, finished_at = now(), lease_until = NULL
+       WHERE id = $1 AND status = 'running' AND ($4::text IS NULL OR claimed_by = $4::text) RETURNING created_at, finished_at`,
+      [id, status, error, owner ?? null],
     );
+    const row = rows[0];
+    if (!row) return;
+    jobsTotal.inc({ status });
+    jobDuration.observe({ status }, (row.finished_at.getTime() - row.created_at.getTime()) / 1_000);
   }
 }

@@ -171,3 +171,29 @@ export class RestoreRequestDto {
   @Matches(/^[0-9a-f-]{36}$/i, { message: 'snapshotId must be a UUID' })
   snapshotId!: string;
 }
+
+export class DebugSessionRequestDto {
+  @ApiProperty({ example: 'orders.events.v1' })
+  @Matches(TOPIC, { message: 'topic must be a Kafka topic name' })
+  topic!: string;
+
+  @ApiProperty({ example: '2026-11-25T14:03:00Z', description: 'Start at the first record stamped at or after this moment' })
+  @Matches(RFC3339, { message: `at ${ZONED}` })
+  at!: string;
+
+  @ApiPropertyOptional({ minimum: 1, description: 'Lifetime in seconds (default and maximum set by the service)' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  ttlSeconds?: number;
+}
+
+export class DebugStepQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 1 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  count?: number;
+}
