@@ -71,16 +71,23 @@ try {
   const common = { connections, durationSeconds: seconds };
   console.log(`\nbench: ${seconds}s per run, ${connections} connections, load generator and servers on this machine (127.0.0.1)\n`);
 
-  const hop = await measure({ name: 'bare Fastify proxy hop → bare Fastify', url: `${proxy.url}/baseline`, ...common });
+  const hop = await measure({
+    name: 'bare Fastify proxy hop → bare Fastify',
+    url: `${proxy.url}/baseline`,
+    cpuOf: { proxy: proxy.pid, upstream: upstream.pid },
+    ...common,
+  });
   const direct = await measure({
     name: 'orders GET /api/v1/orders/{id} direct (cached)',
     url: `${orders.url}/api/v1/orders/${order.id}`,
+    cpuOf: { orders: orders.pid },
     ...common,
   });
   const through = await measure({
     name: 'gateway → orders GET /api/v1/orders/{id} (cached)',
     url: `${gateway.url}/api/v1/orders/${order.id}`,
     headers: { authorization: `Bearer ${token}` },
+    cpuOf: { gateway: gateway.pid, orders: orders.pid },
     ...common,
   });
   printTable([hop, { ...direct, baseline: hop }, { ...through, baseline: hop }]);
