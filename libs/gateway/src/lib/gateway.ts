@@ -40,7 +40,9 @@ export async function installGateway(fastify: FastifyInstance, redis: Redis, set
     },
   });
   fastify.addHook('onRequest', (request, reply, done) => {
-    securityHeaders(request.raw, reply.raw, done);
+    securityHeaders(request.raw, reply.raw, (error?: unknown) => {
+      done(error instanceof Error ? error : undefined);
+    });
   });
   if (settings.corsOrigins.length > 0) {
     // Without configured origins no CORS headers are sent and the hooks are not installed at all.
