@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { createKafka } from '@keelson/messaging';
 import { freePort, localStack, ServiceProcess, waitFor } from '@keelson/testing';
+import { Kafka, logLevel } from 'kafkajs';
 
 // One order through the traced platform: auth, orders, cache-invalidator and gateway export
 // their spans over OTLP/HTTP (JSON) to a receiver in this process, and the test follows the
@@ -132,7 +132,7 @@ describe('traces, logs and exemplars across the platform', () => {
     secrets.push(admin.clientSecret);
 
     // A fresh invalidator group that starts at the log end (not the retained history).
-    const kafkaAdmin = createKafka({ clientId: 'trace-e2e', brokers: [...localStack.kafka.brokers] }).admin();
+    const kafkaAdmin = new Kafka({ clientId: 'trace-e2e', brokers: [...localStack.kafka.brokers], logLevel: logLevel.WARN }).admin();
     await kafkaAdmin.connect();
     for (const topic of ['orders.events.v1', 'customers.events.v1', 'payments.events.v1', 'invoices.events.v1']) {
       const ends = await kafkaAdmin.fetchTopicOffsets(topic);
