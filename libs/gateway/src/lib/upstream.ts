@@ -1,4 +1,4 @@
-import { metricsRegistry } from '@keelson/observability';
+import { metricsRegistry, observeWithExemplar } from '@keelson/observability';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -65,6 +65,7 @@ const upstreamDuration = new Histogram({
   help: 'Time to an upstream answer’s headers, retries included, by upstream and outcome.',
   labelNames: ['upstream', 'outcome'] as const,
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  enableExemplars: true,
   registers: [metricsRegistry],
 });
 const upstreamRejections = new Counter({
@@ -178,7 +179,7 @@ export class Upstream {
       outcome = failure.kind;
       throw failure;
     } finally {
-      upstreamDuration.observe({ upstream: this.name, outcome }, (performance.now() - started) / 1_000);
+      observeWithExemplar(upstreamDuration, { upstream: this.name, outcome }, (performance.now() - started) / 1_000);
     }
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { context, trace } from '@opentelemetry/api';
-import { startTracing, type TracingHandle } from '@keelson/observability';
+import { metricsRegistry, renderMetrics, startTracing, type TracingHandle } from '@keelson/observability';
 import { localStack, waitFor } from '@keelson/testing';
 import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
@@ -169,6 +169,7 @@ describe('messaging against a real Kafka broker', () => {
     await publisher.publishRaw(probes.topic, { key: 'k-json', value: '{not json', headers: {} });
     await publisher.publish(probes.topic, [...good.slice(0, 10), poison, ...good.slice(10)]);
     const batches: number[] = [];
+    const batchSpans: (string | undefined)[] = [];
     const perRecord: string[] = [];
     const sut = new EventConsumer(kafka, registry, publisher, {
       groupId: `messaging-it-${randomUUID()}`,
@@ -177,6 +178,7 @@ describe('messaging against a real Kafka broker', () => {
       maxAttempts: 2,
       batchHandler: (events) => {
         batches.push(events.length);
+        batchSpans.push(trace.getActiveSpan()?.spanContext().spanId);
         return events.some((e) => e.event.id === poison.id) ? Promise.reject(new Error('poison in batch')) : Promise.resolve();
       },
       handler: (event) => {
@@ -194,6 +196,63 @@ describe('messaging against a real Kafka broker', () => {
     expect(new Set(perRecord)).toEqual(new Set(good.map((g) => g.subject)));
     expect(batches[0]).toBe(21); // the 21 valid events in one call (the invalid JSON never reached it), tried twice
     expect(batches.slice(0, 2)).toEqual([21, 21]);
+    // The batch handler runs inside the batch span, so its database and Redis calls nest under it.
+    expect(batchSpans[0]).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  /** A metric's samples whose labels include `labels`. */
+  async function samples(name: string, labels: Record<string, string>): Promise<number[]> {
+    const metric = await metricsRegistry.getSingleMetric(name)?.get();
+    return (metric?.values ?? [])
+      .filter((v) => Object.entries(labels).every(([k, value]) => String(v.labels[k]) === value))
+      .map((v) => v.value);
+  }
+  const sample = async (name: string, labels: Record<string, string>) => (await samples(name, labels)).reduce((a, b) => a + b, 0);
+
+  it('counts records produced and consumed by outcome, and reports the lag of a stuck partition and of a drained one', async () => {
+    const groupId = `messaging-it-${randomUUID()}`;
+    await publisher.publishRaw(probes.topic, { key: 'k-json', value: '{not json', headers: {} });
+    await publisher.publish(probes.topic, [ping(), ping(), ping()]);
+    await publisher.publishRaw(probes.topic, {
+      key: 'k-replay',
+      value: JSON.stringify(ping()),
+      headers: { [REPLAY_HEADER]: randomUUID() },
+    });
+    expect(await sample('kafka_messages_produced_total', { topic: probes.topic })).toBe(5);
+
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const sut = new EventConsumer(kafka, registry, publisher, {
+      groupId,
+      topics: [probes.topic],
+      fromBeginning: true,
+      lagRefreshMs: 200,
+      handler: () => gate,
+    });
+    consumers.push(sut);
+    await sut.start();
+    const lag = { group: groupId, topic: probes.topic, partition: '0' };
+    // Blocked in the first batch: only the periodic refresh (from committed offsets) can report it.
+    await waitFor('the lag of the stuck partition', async () =>
+      (await samples('kafka_consumer_lag_records', lag))[0] === 5 ? true : undefined,
+    );
+    release();
+    await waitFor('the drained partition', async () => ((await samples('kafka_consumer_lag_records', lag))[0] === 0 ? true : undefined));
+
+    const consumed = (outcome: string) => sample('kafka_messages_consumed_total', { topic: probes.topic, group: groupId, outcome });
+    expect(await consumed('processed')).toBe(3);
+    expect(await consumed('dead_lettered')).toBe(1);
+    expect(await consumed('skipped_replay')).toBe(1);
+    expect(await sample('kafka_messages_produced_total', { topic: probes.deadLetterTopic })).toBe(1);
+    const { body } = await renderMetrics('application/openmetrics-text');
+    expect(body).toMatch(
+      new RegExp(
+        `kafka_consumer_batch_duration_seconds_bucket\\{[^}]*topic="${probes.topic}"[^}]*\\} \\d+ # \\{trace_id="[0-9a-f]{32}"\\}`,
+      ),
+    );
+
+    await sut.stop();
+    expect(await samples('kafka_consumer_lag_records', lag)).toEqual([]); // a stopped member reports nothing
   });
 
   it('skips records re-driven by a replay unless the consumer accepts replays', async () => {

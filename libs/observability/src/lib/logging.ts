@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import pino, { type Logger } from 'pino';
+import { redactUrl } from './redaction';
 import { currentTraceIds } from './tracing';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -65,13 +66,14 @@ export interface AccessLogEntry {
 
 /**
  * One access-log line per request: request id, method, URL, status and time only — no headers
- * (credentials, cookies) and no bodies ever reach a line, so there is nothing to redact.
- * Server errors log at `error`, everything else at `info`.
+ * (credentials, cookies) and no bodies ever reach a line. Query values are redacted (names
+ * kept): `GET /api/v1/customers?email=…` must not write the e-mail. Server errors log at
+ * `error`, everything else at `info`; the line carries the request's trace and span ids.
  */
 export function logRequest(entry: AccessLogEntry): void {
   if (!root || UNLOGGED_PATHS.test(entry.url)) return;
   const line = {
-    req: { id: entry.id, method: entry.method, url: entry.url },
+    req: { id: entry.id, method: entry.method, url: redactUrl(entry.url) },
     res: { statusCode: entry.statusCode },
     responseTime: Math.round(entry.responseTimeMs * 1_000) / 1_000,
   };

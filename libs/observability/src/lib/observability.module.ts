@@ -1,16 +1,19 @@
-import { Controller, Get, Header, Module, type DynamicModule } from '@nestjs/common';
+import { Controller, Get, Headers, Module, Res, type DynamicModule } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { LoggerModule } from 'nestjs-pino';
 import { loggerParams } from './logging';
-import { collectProcessMetrics, metricsRegistry } from './metrics';
+import { collectProcessMetrics, renderMetrics } from './metrics';
 
 @ApiExcludeController()
 @Controller()
 class MetricsController {
+  /** OpenMetrics (with trace exemplars) when the scraper asks for it, the classic text format otherwise. */
   @Get('metrics')
-  @Header('Content-Type', metricsRegistry.contentType)
-  scrape(): Promise<string> {
-    return metricsRegistry.metrics();
+  async scrape(@Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    const { contentType, body } = await renderMetrics(accept);
+    void reply.header('content-type', contentType).header('vary', 'accept');
+    return body;
   }
 }
 

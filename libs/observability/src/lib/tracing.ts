@@ -1,5 +1,6 @@
+import type { RequestOptions } from 'node:http';
 import { context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { getRPCMetadata, RPCType, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -16,6 +17,7 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { tracingConfigSchema } from '@keelson/config';
+import { redactQuery, redactUrl, redisStatement } from './redaction';
 
 export type TraceExporterKind = 'none' | 'console' | 'otlp';
 
@@ -43,9 +45,23 @@ function spanProcessors(options: TracingOptions): SpanProcessor[] {
   }
 }
 
+/** `url.full` of an outgoing request with its query values redacted (only when it has a query). */
+function outgoingUrl(options: RequestOptions): Record<string, string> {
+  const path = options.path ?? '/';
+  if (!path.includes('?')) return {};
+  const host = options.host ?? options.hostname ?? 'localhost';
+  const port = options.port !== undefined && options.port !== null && !host.includes(':') ? `:${String(options.port)}` : '';
+  return { 'url.full': `${options.protocol ?? 'http:'}//${host}${port}${redactUrl(path)}` };
+}
+
 /**
  * Registers the OpenTelemetry tracer provider, W3C trace-context propagation and the
  * HTTP, PostgreSQL and Redis instrumentations. Call before the app module is loaded.
+ *
+ * No personal data reaches a span: HTTP query values are redacted (`url.query`, `url.full`;
+ * names kept), PostgreSQL spans carry the parameterised statement and never its values, Redis
+ * spans only the command and key prefix. Database spans need a parent, so background loops
+ * (the outbox poll, the deny-list refresh) do not start a trace every second.
  */
 export function startTracing(options: TracingOptions): TracingHandle {
   const provider = new NodeTracerProvider({
@@ -56,9 +72,18 @@ export function startTracing(options: TracingOptions): TracingHandle {
   provider.register();
   const unregister = registerInstrumentations({
     instrumentations: [
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? '') }),
-      new PgInstrumentation(),
-      new IORedisInstrumentation(),
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
+        // Hook attributes overwrite the instrumentation's own, which redacts only a few signature parameters.
+        startIncomingSpanHook: (req) => {
+          const url = req.url ?? '/';
+          const query = url.indexOf('?');
+          return query === -1 ? {} : { 'url.query': redactQuery(url.slice(query + 1)) };
+        },
+        startOutgoingSpanHook: outgoingUrl,
+      }),
+      new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),
+      new IORedisInstrumentation({ dbStatementSerializer: redisStatement, requireParentSpan: true }),
     ],
   });
   return {
@@ -67,6 +92,16 @@ export function startTracing(options: TracingOptions): TracingHandle {
       await provider.shutdown();
     },
   };
+}
+
+/**
+ * Tells the active HTTP server span which route template matched, so the instrumentation names
+ * it `POST /api/v1/orders` and sets `http.route` (the raw path would be unbounded). A no-op
+ * without tracing.
+ */
+export function noteHttpRoute(route: string): void {
+  const rpc = getRPCMetadata(context.active());
+  if (rpc?.type === RPCType.HTTP) rpc.route = route;
 }
 
 export function tracer(name = 'keelson'): Tracer {

@@ -16,8 +16,9 @@ export const outboxPublishFailures = new Counter({
 
 export const outboxBatchDuration = new Histogram({
   name: 'outbox_relay_batch_duration_seconds',
-  help: 'Time to claim, publish and mark one relay batch.',
+  help: 'Time to claim, publish and mark one relay batch (exemplar: the trace that wrote its first event).',
   buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  enableExemplars: true,
   registers: [metricsRegistry],
 });
 

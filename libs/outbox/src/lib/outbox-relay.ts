@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { extractTraceContext } from '@keelson/observability';
+import { extractTraceContext, observeWithExemplar } from '@keelson/observability';
 import type { EventEnvelope, EventPublisher } from '@keelson/messaging';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -106,7 +106,9 @@ export class OutboxRelay {
       await manager.query(this.markSql, [rows.map((r) => r.id)]);
       return rows;
     });
-    if (published.length > 0) outboxBatchDuration.observe((performance.now() - started) / 1_000);
+    const [first] = published;
+    // The batch has no trace of its own; its first event's trace shows the publish it waited for.
+    if (first) observeWithExemplar(outboxBatchDuration, {}, (performance.now() - started) / 1_000, extractTraceContext(first.headers));
     for (const row of published) outboxPublished.inc({ topic: routeFor(this.options.routes, row.aggregatetype).topic });
     return published.length;
   }

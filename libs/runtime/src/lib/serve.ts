@@ -2,7 +2,15 @@ import type { IncomingMessage } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { redactConfig, type BaseConfig } from '@keelson/config';
 import { ReadinessState } from '@keelson/health';
-import { httpRequestDuration, logRequest, requestIdFor, REQUEST_ID_HEADER, stopTracing } from '@keelson/observability';
+import {
+  httpRequestDuration,
+  logRequest,
+  noteHttpRoute,
+  observeWithExemplar,
+  requestIdFor,
+  REQUEST_ID_HEADER,
+  stopTracing,
+} from '@keelson/observability';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -33,6 +41,7 @@ export async function serve<S extends z.ZodObject>(definition: ServiceDefinition
   const readiness = app.get(ReadinessState);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    if (request.routeOptions.url !== undefined) noteHttpRoute(request.routeOptions.url);
     done();
   });
   fastify.addHook('onSend', (_request, reply, payload, done) => {
@@ -40,10 +49,13 @@ export async function serve<S extends z.ZodObject>(definition: ServiceDefinition
     if (readiness.draining) void reply.header('connection', 'close');
     done(null, payload);
   });
+  // The response is bound to the request's trace context, so the exemplar and the log line get its trace id.
   fastify.addHook('onResponse', (request, reply, done) => {
-    httpRequestDuration
-      .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
-      .observe(reply.elapsedTime / 1_000);
+    observeWithExemplar(
+      httpRequestDuration,
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1_000,
+    );
     logRequest({
       id: request.id,
       method: request.method,

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
+import { refreshReuseDetected, tokensRevoked } from '../auth-metrics';
 import { OAuthError } from './oauth-error';
 import { RefreshToken } from './refresh-token.entity';
 
@@ -54,8 +55,8 @@ export class RefreshTokens {
       const now = new Date();
       if (!current || current.clientId !== clientId || current.revokedAt !== null || current.expiresAt <= now) return 'invalid' as const;
       if (current.consumedAt !== null && now.getTime() - current.consumedAt.getTime() >= this.policy.reuseGraceMs) {
-        await manager.update(RefreshToken, { family: current.family, revokedAt: IsNull() }, { revokedAt: now });
-        return 'reused' as const;
+        const { affected } = await manager.update(RefreshToken, { family: current.family, revokedAt: IsNull() }, { revokedAt: now });
+        return { reused: affected ?? 0 };
       }
       if (current.consumedAt === null) await manager.update(RefreshToken, { id: current.id }, { consumedAt: now });
       return {
@@ -65,7 +66,11 @@ export class RefreshTokens {
       };
     });
     if (outcome === 'invalid') throw new OAuthError('invalid_grant', 'the refresh token is not valid');
-    if (outcome === 'reused') throw new OAuthError('invalid_grant', 'the refresh token was already used; its whole family is revoked');
+    if ('reused' in outcome) {
+      refreshReuseDetected.inc();
+      tokensRevoked.inc({ token_type: 'refresh_token' }, outcome.reused);
+      throw new OAuthError('invalid_grant', 'the refresh token was already used; its whole family is revoked');
+    }
     return outcome;
   }
 }

@@ -7,6 +7,7 @@ import { ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { DataSource } from 'typeorm';
+import { tokensRevoked } from '../auth-metrics';
 import { ClientsService } from '../clients/clients.service';
 import { KeyRing, SIGNING_ALG } from '../keys/key-ring';
 import { AUTH_SERVER_SETTINGS, type AuthServerSettings } from '../keys/well-known.controller';
@@ -61,6 +62,7 @@ export class RevocationService {
         }),
       ]),
     );
+    tokensRevoked.inc({ token_type: 'access_token' });
     return true;
   }
 }

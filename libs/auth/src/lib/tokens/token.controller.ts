@@ -1,6 +1,7 @@
 import { Body, Controller, Headers, HttpCode, Ip, Post, Res } from '@nestjs/common';
 import { ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { countIssued } from '../auth-metrics';
 import { ClientsService } from '../clients/clients.service';
 import type { GrantType, OAuthClient } from '../clients/oauth-client.entity';
 import { LoginRateLimitedError, LoginThrottle } from '../users/login-throttle';
@@ -60,9 +61,12 @@ export class TokenController {
     const client = await this.clients.authenticate(credentials.id, credentials.secret);
     void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     switch (grantType) {
-      case 'client_credentials':
+      case 'client_credentials': {
         allowGrant(client, 'client_credentials');
-        return this.tokens.issue(client.clientId, client.clientId, grantedScopes(param(form, 'scope'), client.scopes));
+        const issued = await this.tokens.issue(client.clientId, client.clientId, grantedScopes(param(form, 'scope'), client.scopes));
+        countIssued('client_credentials');
+        return issued;
+      }
       case 'password': {
         allowGrant(client, 'password');
         const username = required(form, 'username');
@@ -80,6 +84,7 @@ export class TokenController {
           user.scopes.filter((s) => client.scopes.includes(s)),
         );
         const access = await this.tokens.issue(user.id, client.clientId, scopes);
+        countIssued('password');
         if (!client.grantTypes.includes('refresh_token')) return access;
         const refresh = await this.dataSource.transaction((manager) =>
           this.refreshTokens.issue(manager, user.id, client.clientId, scopes.join(' ')),
@@ -92,7 +97,9 @@ export class TokenController {
         const user = await this.users.find(rotated.userId);
         if (!user || user.disabled) throw new OAuthError('invalid_grant', 'the account is disabled');
         const scopes = grantedScopes(param(form, 'scope'), rotated.scope.split(' ').filter(Boolean));
-        return { ...(await this.tokens.issue(user.id, client.clientId, scopes)), refresh_token: rotated.refreshToken };
+        const issued = await this.tokens.issue(user.id, client.clientId, scopes);
+        countIssued('refresh_token');
+        return { ...issued, refresh_token: rotated.refreshToken };
       }
       default:
         throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`);

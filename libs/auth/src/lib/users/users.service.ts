@@ -3,6 +3,7 @@ import { createEvent } from '@keelson/messaging';
 import { OutboxWriter } from '@keelson/outbox';
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError } from 'typeorm';
+import { countFailedLogin, type LoginFailureReason } from '../auth-metrics';
 import { PasswordHasher } from '../clients/password-hasher';
 import { OAuthError } from '../tokens/oauth-error';
 import { User } from './user.entity';
@@ -61,7 +62,8 @@ export class UsersService {
   }
 
   /** The audit trail of refused logins: client id and reason, never the username or password. */
-  recordFailedLogin(clientId: string, reason: 'bad-credentials' | 'locked' | 'rate-limited'): Promise<void> {
+  recordFailedLogin(clientId: string, reason: LoginFailureReason): Promise<void> {
+    countFailedLogin(reason);
     return this.dataSource.transaction((manager) =>
       this.outbox.append(manager, [
         createEvent({
