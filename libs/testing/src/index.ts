@@ -3,3 +3,18 @@ export { localPostgresConfig, localStack, repoRoot, stack, type StackComponent }
 export { freePort, ServiceProcess, type ExitResult } from './lib/service-process';
 export { SERVICES, type ServiceName } from './lib/services';
 export { seededRandom } from './lib/seeded-random';
+export {
+  BUILTIN_VARIABLES,
+  labelValuesQuery,
+  metricNames,
+  panelQueries,
+  panelsOf,
+  readDashboards,
+  substituteVariables,
+  variablesIn,
+  type DashboardJson,
+  type PanelJson,
+  type PanelQuery,
+  type VariableJson,
+} from './lib/dashboards';
+export { LocalPrometheus, type PrometheusRuleGroup, type PrometheusSample, type PrometheusTarget } from './lib/prometheus';
