@@ -21,7 +21,7 @@ const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 /** Labels a query may group by: each has a handful of values (no ids, pods, instances or paths). */
 const GROUPING_LABELS = new Set([
   ...['service', 'route', 'method', 'status_code', 'le', 'namespace'],
-  ...['upstream', 'outcome', 'reason', 'scope', 'topic', 'group', 'partition', 'cache', 'result', 'kind', 'source', 'status', 'grant'],
+  ...['upstream', 'outcome', 'reason', 'scope', 'topic', 'group', 'partition', 'cache', 'result', 'kind', 'source', 'status', 'grant_type', 'token_type'],
   ...['from', 'to', 'alertname', 'alertstate', 'severity', 'sloth_service', 'sloth_slo'],
   ...['deployment', 'horizontalpodautoscaler', 'container'],
 ]);

@@ -8,17 +8,7 @@
  * one, its queries only have to parse. Remove the entry when the metric lands: the unit spec
  * fails while a pending metric is defined in the source.
  */
-export const PENDING_METRICS: Readonly<Record<string, string>> = {
-  kafka_messages_produced_total: 'obs-signals: libs/messaging/src/lib/kafka-metrics.ts',
-  kafka_messages_consumed_total: 'obs-signals: libs/messaging/src/lib/kafka-metrics.ts',
-  kafka_consumer_lag_records: 'obs-signals: libs/messaging/src/lib/kafka-metrics.ts',
-  kafka_consumer_batch_duration_seconds: 'obs-signals: libs/messaging/src/lib/kafka-metrics.ts',
-  auth_tokens_issued_total: 'obs-signals: auth counters (tokens issued by grant)',
-  auth_logins_failed_total: 'obs-signals: auth counters (failed logins by reason)',
-  replay_jobs_running: 'replay-a: libs/replay/src/lib/replay-jobs.ts',
-  replay_lag_behind_plan_records: 'replay-a: libs/replay/src/lib/replay-jobs.ts',
-  replay_job_duration_seconds: 'replay-a: libs/replay/src/lib/replay-jobs.ts',
-};
+export const PENDING_METRICS: Readonly<Record<string, string>> = {};
 
 /** kube-state-metrics runs in the cluster only: these series never exist on the local stack. */
 export const CLUSTER_ONLY_METRIC = /^kube_/;

@@ -33,7 +33,7 @@ export function authDashboard(): DashboardModel {
             description: 'Access tokens issued per second, by grant type.',
             unit: 'ops',
             width: 8,
-            queries: [query(`sum by (grant) (${rate(`auth_tokens_issued_total{${IN_NAMESPACE}}`)})`, '{{grant}}')],
+            queries: [query(`sum by (grant_type) (${rate(`auth_tokens_issued_total{${IN_NAMESPACE}}`)})`, '{{grant_type}}')],
           }),
           timeSeries({
             title: 'Token endpoint duration',
