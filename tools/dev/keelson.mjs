@@ -1,5 +1,5 @@
 // Second half of `npm start` and `npm test` (after tools/dev/bootstrap.sh), on Node 24.
-//   keelson.mjs start   stack up, build, migrate, run all six services, print their URLs
+//   keelson.mjs start   stack up, build, migrate, run all six services, print their URLs and Prometheus's
 //   keelson.mjs test    lint, typecheck, build, unit tests, prometheus rules, stack up, integration tests
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -10,6 +10,7 @@ import { build } from './build.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const stackDir = process.env.KEELSON_STACK_DIR ?? path.join(root, '.stack');
+const prometheusUrl = `http://127.0.0.1:${process.env.KEELSON_PROMETHEUS_PORT ?? '9090'}`;
 const bin = (name) => path.join(root, 'node_modules/.bin', name);
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'false', FORCE_COLOR: '0' };
 
@@ -171,7 +172,8 @@ async function start() {
     return 1;
   }
   say(`all six services ready in ${seconds(startedAt)}`);
-  console.log(`\n  Gateway:  http://127.0.0.1:8080   (public API under /api/v1)\n`);
+  console.log(`\n  Gateway:     http://127.0.0.1:8080   (public API under /api/v1)`);
+  console.log(`  Prometheus:  ${prometheusUrl}   (scrapes every service each 5 s; alerts at ${prometheusUrl}/alerts)\n`);
   for (const { name, port } of children)
     console.log(`  ${name.padEnd(18)} http://127.0.0.1:${port}/health/ready   (logs: .stack/logs/${name}.log)`);
   console.log(

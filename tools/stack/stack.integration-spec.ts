@@ -54,17 +54,28 @@ describe('tools/stack/stack.sh', () => {
     );
   });
 
+  it('refuses a Prometheus port held by another process, naming KEELSON_PROMETHEUS_PORT', async () => {
+    const outcome = await stackSh(['up', 'prometheus'], { KEELSON_STACK_DIR: dataDir, KEELSON_PROMETHEUS_PORT: String(busyPort) });
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr.trim()).toMatch(
+      new RegExp(
+        `^stack: port ${busyPort} is in use by another process \\(pid ${process.pid} .*\\); stop it or set KEELSON_PROMETHEUS_PORT$`,
+      ),
+    );
+  });
+
   it('reports components that are not running with exit code 3', async () => {
     const outcome = await stackSh(['status'], { KEELSON_STACK_DIR: dataDir, KEELSON_PG_PORT: String(busyPort) });
     expect(outcome.code).toBe(3);
     expect(outcome.stdout).toContain('postgres  down');
     expect(outcome.stdout).toContain('kafka     down');
+    expect(outcome.stdout).toContain('prometheus down');
   });
 
   it('rejects an unknown component by name', async () => {
     const outcome = await stackSh(['up', 'mysql'], { KEELSON_STACK_DIR: dataDir });
     expect(outcome.code).toBe(1);
-    expect(outcome.stderr.trim()).toBe("stack: unknown component 'mysql' (expected postgres, redis or kafka)");
+    expect(outcome.stderr.trim()).toBe("stack: unknown component 'mysql' (expected postgres, redis, kafka or prometheus)");
   });
 
   it('is a no-op for a component that is already up', async () => {
