@@ -17,4 +17,11 @@ export {
   type PanelQuery,
   type VariableJson,
 } from './lib/dashboards';
-export { LocalPrometheus, type PrometheusRuleGroup, type PrometheusSample, type PrometheusTarget } from './lib/prometheus';
+export {
+  LocalPrometheus,
+  type PrometheusAlert,
+  type PrometheusRuleGroup,
+  type PrometheusSample,
+  type PrometheusTarget,
+  type RuleGroupDefinition,
+} from './lib/prometheus';

@@ -23,7 +23,7 @@ export const localPostgresConfig = (poolSize = 4) => ({
   DATABASE_POOL_SIZE: poolSize,
 });
 
-export type StackComponent = 'postgres' | 'redis' | 'kafka';
+export type StackComponent = 'postgres' | 'redis' | 'kafka' | 'prometheus';
 
 /** Runs `tools/stack/stack.sh <command> <components>` (the same script `npm start` uses). */
 export async function stack(command: 'up' | 'down' | 'status', ...components: StackComponent[]): Promise<string> {
