@@ -145,5 +145,5 @@ describe('the outbox backlog alert, with Kafka stopped', () => {
     await prometheus.waitForAlert(ours, 'absent', 150_000);
     const [age] = await prometheus.query(`outbox_oldest_unpublished_age_seconds{job="${JOB}"}`);
     expect(Number(age?.value[1])).toBeLessThanOrEqual(TEST_THRESHOLD_SECONDS);
-  }, 360_000);
+  }, 480_000);
 });
