@@ -27,7 +27,13 @@ apt_install() {
 }
 
 ensure_promtool() {
-  command -v promtool >/dev/null 2>&1 || apt_install prometheus
+  command -v promtool >/dev/null 2>&1 && return
+  apt_install prometheus
+  # Where systemd runs (CI runners) the package also starts prometheus.service on :9090, the
+  # port the stack's own Prometheus wants (tools/stack/stack.sh does the same after installing).
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
   command -v promtool >/dev/null 2>&1 || die "promtool not found after installing the prometheus package"
 }
 
