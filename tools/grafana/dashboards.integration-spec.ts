@@ -121,6 +121,25 @@ describe('dashboard queries against Prometheus', () => {
       gateway('POST', '/api/v1/auth/token', { basic: `${admin.clientId}:wrong`, form: { grant_type: 'client_credentials' } }),
       401,
     );
+    // A failed login: a client allowed the password grant, a user that does not exist.
+    const { access_token: adminToken } = (await expectStatus(
+      gateway('POST', '/api/v1/auth/token', { basic, form: { grant_type: 'client_credentials', scope: 'auth:admin' } }),
+      200,
+    )) as { access_token: string };
+    const app = (await expectStatus(
+      gateway('POST', '/api/v1/auth/clients', {
+        token: adminToken,
+        json: { name: `dashboards ${run}`, scopes: ['orders:read'], grantTypes: ['password'] },
+      }),
+      201,
+    )) as { clientId: string; clientSecret: string };
+    await expectStatus(
+      gateway('POST', '/api/v1/auth/token', {
+        basic: `${app.clientId}:${app.clientSecret}`,
+        form: { grant_type: 'password', username: `nobody-${run}`, password: 'not the password' },
+      }),
+      400,
+    );
     await expectStatus(gateway('GET', `/api/v1/orders/${randomUUID()}`), 401);
     await expectStatus(gateway('GET', `/api/v1/orders/${randomUUID()}`, { token }), 404);
 
