@@ -19,23 +19,8 @@ SLOTH_VERSION=v0.16.0
 say() { printf 'prometheus: %s\n' "$*"; }
 die() { printf 'prometheus: %s\n' "$*" >&2; exit 1; }
 
-# As tools/stack/stack.sh installs its Debian packages.
-apt_install() {
-  say "installing $* (apt)"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
-ensure_promtool() {
-  command -v promtool >/dev/null 2>&1 && return
-  apt_install prometheus
-  # Where systemd runs (CI runners) the package also starts prometheus.service on :9090, the
-  # port the stack's own Prometheus wants (tools/stack/stack.sh does the same after installing).
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
-    systemctl disable --now prometheus >/dev/null 2>&1 || true
-  fi
-  command -v promtool >/dev/null 2>&1 || die "promtool not found after installing the prometheus package"
-}
+# shellcheck source=../lib/debian.sh
+source "$ROOT/tools/lib/debian.sh"
 
 # The sloth binary to use, if one of the pinned version is installed: $SLOTH, then PATH, then
 # Go's bin folder. Other versions write other rules, so they don't count.
@@ -78,7 +63,7 @@ generate() {
 }
 
 check() {
-  ensure_promtool
+  install_prometheus
   cd "$PROM"
   local rule_files=(*.rules.yml) tests=(tests/*.yaml)
   say "promtool check rules: ${#rule_files[@]} files"

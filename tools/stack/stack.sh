@@ -42,6 +42,32 @@ await() {
 
 pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# Records the daemon just started in the background ($!) in PIDFILE and waits up to DEADLINE
+# seconds for READY; on failure shows the log's tail, stops what started, and exits.
+await_daemon() {
+  local name=$1 pidfile=$2 log=$3 deadline=$4 ready=$5 rc=0
+  echo $! >"$pidfile"
+  await "$deadline" "$ready" || rc=$?
+  (( rc == 0 )) && return 0
+  tail -15 "$log" >&2
+  pid_alive "$pidfile" && kill "$(cat "$pidfile")"
+  rm -f "$pidfile"
+  (( rc == 2 )) && die "$name exited during startup (log: $log)"
+  die "$name did not become ready within ${deadline}s (log: $log)"
+}
+
+# Stops the daemon in PIDFILE: SIGTERM, then SIGKILL if it is still there after 30 s.
+stop_daemon() {
+  local name=$1 pidfile=$2
+  if pid_alive "$pidfile"; then
+    local pid; pid=$(cat "$pidfile")
+    kill "$pid"
+    await 30 bash -c "! kill -0 $pid" || { kill -9 "$pid"; say "$name killed after 30s"; }
+    say "$name stopped"
+  fi
+  rm -f "$pidfile"
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # A port held by anything other than our own instance is a clear, one-line error.
@@ -53,15 +79,8 @@ ensure_port_free() {
   die "port $port is in use by another process (${holder:-unknown}); stop it or set $env_var"
 }
 
-apt_updated=0
-apt_install() {
-  if (( apt_updated == 0 )); then
-    say "installing $* (apt)"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    apt_updated=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=../lib/debian.sh
+source "$ROOT/tools/lib/debian.sh"
 
 require_tool() { command -v "$1" >/dev/null 2>&1 || die "$1 is required ($2)"; }
 
@@ -244,29 +263,11 @@ EOF
   # setsid: the broker outlives the terminal that started it, like the other daemons.
   setsid nohup java "${KAFKA_JAVA_OPTS[@]}" -Dlog4j.configuration="file:$HERE/kafka/log4j.properties" -Dkafka.logs.dir="$dir/logs" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" >"$dir/kafka.out" 2>&1 </dev/null &
-  echo $! >"$dir/kafka.pid"
-  local rc=0
-  await 90 kafka_started || rc=$?
-  if (( rc != 0 )); then
-    tail -15 "$dir/kafka.out" >&2
-    pid_alive "$dir/kafka.pid" && kill "$(cat "$dir/kafka.pid")"
-    rm -f "$dir/kafka.pid"
-    if (( rc == 2 )); then die "kafka exited during startup (log: $dir/kafka.out)"; fi
-    die "kafka did not become ready within 90s (log: $dir/kafka.out)"
-  fi
+  await_daemon kafka "$dir/kafka.pid" "$dir/kafka.out" 90 kafka_started
   say "kafka up on 127.0.0.1:$KAFKA_PORT ($(elapsed "$started"))"
 }
 
-kafka_down() {
-  local dir; dir=$(kafka_dir)
-  if pid_alive "$dir/kafka.pid"; then
-    local pid; pid=$(cat "$dir/kafka.pid")
-    kill "$pid"
-    await 30 bash -c "! kill -0 $pid" || { kill -9 "$pid"; say "kafka killed after 30s"; }
-    say "kafka stopped"
-  fi
-  rm -f "$dir/kafka.pid"
-}
+kafka_down() { stop_daemon kafka "$(kafka_dir)/kafka.pid"; }
 
 kafka_status() {
   if kafka_started; then
@@ -278,17 +279,6 @@ kafka_status() {
 
 # --- Prometheus -------------------------------------------------------------------------
 prom_dir() { echo "$DATA/prometheus"; }
-
-prom_install() {
-  command -v prometheus >/dev/null 2>&1 && return
-  apt_install prometheus
-  # Where systemd runs (CI runners), the package also starts a system-wide prometheus.service
-  # on :9090; the stack runs its own, so stop the one this install just started.
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
-    systemctl disable --now prometheus >/dev/null 2>&1 || true
-  fi
-  command -v prometheus >/dev/null 2>&1 || die "prometheus not found after installing the package"
-}
 
 # The HTTP status of METHOD PATH on the local Prometheus (bash's /dev/tcp: no curl needed).
 prom_http() {
@@ -343,7 +333,7 @@ EOF
 }
 
 prom_up() {
-  prom_install
+  install_prometheus
   local dir; dir=$(prom_dir)
   mkdir -p "$dir/data" "$dir/targets" "$dir/rules"
   prom_config "$dir"
@@ -360,29 +350,11 @@ prom_up() {
   setsid nohup prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
     --storage.tsdb.retention.time=7d --web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle \
     --enable-feature=exemplar-storage >"$dir/prometheus.log" 2>&1 </dev/null &
-  echo $! >"$dir/prometheus.pid"
-  local rc=0
-  await 60 prom_ready || rc=$?
-  if (( rc != 0 )); then
-    tail -15 "$dir/prometheus.log" >&2
-    pid_alive "$dir/prometheus.pid" && kill "$(cat "$dir/prometheus.pid")"
-    rm -f "$dir/prometheus.pid"
-    if (( rc == 2 )); then die "prometheus exited during startup (log: $dir/prometheus.log)"; fi
-    die "prometheus did not become ready within 60s (log: $dir/prometheus.log)"
-  fi
+  await_daemon prometheus "$dir/prometheus.pid" "$dir/prometheus.log" 60 prom_ready
   say "prometheus up on http://127.0.0.1:$PROM_PORT ($(elapsed "$started"))"
 }
 
-prom_down() {
-  local dir; dir=$(prom_dir)
-  if pid_alive "$dir/prometheus.pid"; then
-    local pid; pid=$(cat "$dir/prometheus.pid")
-    kill "$pid"
-    await 30 bash -c "! kill -0 $pid" || { kill -9 "$pid"; say "prometheus killed after 30s"; }
-    say "prometheus stopped"
-  fi
-  rm -f "$dir/prometheus.pid"
-}
+prom_down() { stop_daemon prometheus "$(prom_dir)/prometheus.pid"; }
 
 prom_status() {
   if prom_ready; then
