@@ -336,3 +336,11 @@ export function keelsonDashboard(spec: DashboardSpec): DashboardModel {
   });
   return built;
 }
+
+/** Thresholds of a panel with one alert level: green below it, red from it (drawn dashed). */
+export function redFrom(value: number): Step[] {
+  return [
+    { value: null, color: 'green' },
+    { value, color: 'red' },
+  ];
+}

@@ -6,6 +6,7 @@ import {
   notes,
   query,
   quantiles,
+  redFrom,
   rate,
   ratio,
   timeSeries,
@@ -41,10 +42,7 @@ export function authDashboard(): DashboardModel {
             unit: 's',
             width: 8,
             queries: quantiles(`${HTTP}_bucket{${TOKEN}}`, [], 'token'),
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 0.1, color: 'red' },
-            ],
+            thresholds: redFrom(0.1),
             runbooks: ['AuthTokenLatencyBudgetBurn'],
           }),
           timeSeries({
@@ -53,10 +51,7 @@ export function authDashboard(): DashboardModel {
             unit: 'percentunit',
             width: 8,
             queries: [query(ratio(`${HTTP}_count{${TOKEN}, status_code=~"5.."}`, `${HTTP}_count{${TOKEN}}`, []), '5xx')],
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 0.001, color: 'red' },
-            ],
+            thresholds: redFrom(0.001),
             runbooks: ['AuthTokenAvailabilityBudgetBurn'],
           }),
         ],
@@ -99,10 +94,7 @@ export function authDashboard(): DashboardModel {
               'Token checks that could not reach the revocation deny-list, per service. Those tokens were accepted unchecked: a revoked token may have passed.',
             unit: 'ops',
             queries: [query(`sum by (service) (${rate(`auth_denylist_unavailable_total{${IN_NAMESPACE}}`)})`, '{{service}}')],
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 0.001, color: 'red' },
-            ],
+            thresholds: redFrom(0.001),
           }),
         ],
       },

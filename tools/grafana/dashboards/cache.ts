@@ -5,6 +5,7 @@ import {
   notes,
   query,
   quantiles,
+  redFrom,
   rate,
   ratio,
   stat,
@@ -68,10 +69,7 @@ export function cacheDashboard(): DashboardModel {
             width: 8,
             height: 8,
             queries: [query(`sum(increase(cache_stale_reads_detected_total{${IN_SCOPE}}[$__range]))`, 'stale reads', true)],
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 1, color: 'red' },
-            ],
+            thresholds: redFrom(1),
             noValue: '0',
           }),
         ],
@@ -85,10 +83,7 @@ export function cacheDashboard(): DashboardModel {
               'From the change (event time, or the database trigger’s clock) to the eviction in Redis, by source. The freshness SLO wants 99 % of Kafka events within 1 s (dashed).',
             unit: 's',
             queries: quantiles(`cache_invalidation_lag_seconds_bucket{${IN_SCOPE}}`, ['source'], '{{source}}'),
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 1, color: 'red' },
-            ],
+            thresholds: redFrom(1),
             runbooks: ['EventFreshnessBudgetBurn'],
           }),
           timeSeries({

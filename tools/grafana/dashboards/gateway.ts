@@ -7,6 +7,7 @@ import {
   notes,
   query,
   quantiles,
+  redFrom,
   rate,
   stateTimeline,
   timeSeries,
@@ -45,10 +46,7 @@ export function gatewayDashboard(): DashboardModel {
             unit: 's',
             width: 8,
             queries: quantiles(`${HTTP}_bucket{${EDGE}}`, [], 'all'),
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 0.25, color: 'red' },
-            ],
+            thresholds: redFrom(0.25),
             runbooks: ['GatewayLatencyBudgetBurn', 'GatewayAvailabilityBudgetBurn'],
           }),
           timeSeries({

@@ -5,6 +5,7 @@ import {
   notes,
   query,
   quantiles,
+  redFrom,
   rate,
   timeSeries,
   variables,
@@ -46,10 +47,7 @@ export function kafkaDashboard(): DashboardModel {
             unit: 's',
             width: 8,
             queries: [query(`max by (service) (outbox_oldest_unpublished_age_seconds{${IN_SCOPE}})`, '{{service}} oldest')],
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 60, color: 'red' },
-            ],
+            thresholds: redFrom(60),
             runbooks: ['OutboxBacklogAging'],
           }),
           timeSeries({
@@ -97,10 +95,7 @@ export function kafkaDashboard(): DashboardModel {
               'Records not yet processed, per group and topic. KafkaConsumerLagGrowing pages above 100 records while still growing.',
             unit: 'short',
             queries: [query(`sum by (group, topic) (${lagPerPartition})`, '{{group}} ← {{topic}}')],
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 100, color: 'red' },
-            ],
+            thresholds: redFrom(100),
             runbooks: ['KafkaConsumerLagGrowing'],
           }),
           timeSeries({

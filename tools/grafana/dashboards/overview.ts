@@ -8,6 +8,7 @@ import {
   notes,
   query,
   quantiles,
+  redFrom,
   rate,
   ratio,
   stat,
@@ -86,10 +87,7 @@ export function overviewDashboard(): DashboardModel {
               'Share of each service’s API answers that were 5xx (0 where it answered no 5xx). The dashed line is the 5 % alert level.',
             unit: 'percentunit',
             queries: [query(ratio(serverErrors, requests, ['service']), '{{service}}')],
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 0.05, color: 'red' },
-            ],
+            thresholds: redFrom(0.05),
             runbooks: ['ServiceHighErrorRate'],
           }),
           timeSeries({
@@ -108,10 +106,7 @@ export function overviewDashboard(): DashboardModel {
             description: 'p50, p95 and p99 of API answer times per service. ServiceHighLatency tickets when a p99 stays above 1 s.',
             unit: 's',
             queries: quantiles(buckets, ['service'], '{{service}}'),
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 1, color: 'red' },
-            ],
+            thresholds: redFrom(1),
             runbooks: ['ServiceHighLatency'],
           }),
           timeSeries({
@@ -144,10 +139,7 @@ export function overviewDashboard(): DashboardModel {
             unit: 's',
             width: 8,
             queries: [query(`max by (service) (${process('nodejs_eventloop_lag_p99_seconds')})`, '{{service}}')],
-            thresholds: [
-              { value: null, color: 'green' },
-              { value: 0.1, color: 'red' },
-            ],
+            thresholds: redFrom(0.1),
           }),
           timeSeries({
             title: 'Time in garbage collection',

@@ -1,5 +1,5 @@
 import { ALERT_NAMES } from '../alerts';
-import { alertStates, keelsonDashboard, notes, query, stat, timeSeries, variables, type DashboardModel } from '../conventions';
+import { alertStates, keelsonDashboard, notes, query, stat, timeSeries, variables, redFrom, type DashboardModel } from '../conventions';
 
 // Sloth's recording rules (prometheus/slo-*.rules.yml): one series per SLO, labelled
 // sloth_service and sloth_slo, for each window of the multiwindow, multi-burn-rate alerts.
@@ -22,10 +22,7 @@ const burnRatePanel = (title: string, factor: number, long: string, short: strin
     unit: 'short',
     width: 12,
     queries: [burnRate(long), burnRate(short)],
-    thresholds: [
-      { value: null, color: 'green' },
-      { value: factor, color: 'red' },
-    ],
+    thresholds: redFrom(factor),
     min: 0,
   });
 
