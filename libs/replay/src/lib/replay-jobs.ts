@@ -3,11 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { metricsRegistry } from '@keelson/observability';
 import { DomainError } from '@keelson/runtime';
 import { Logger } from '@nestjs/common';
-import { REPLAY_HEADER } from '@keelson/messaging';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Counter } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { planRange, readRange, type RangePlan, type RangeRecord } from './range';
+import { ReplayWriter } from './replay-writer';
 
 export type ReplaySpeed = 'max' | 'realtime' | `${number}x`;
 export type ReplayTarget = { topic: string } | { consumerGroup: string };
@@ -242,59 +242,66 @@ export class ReplayJobs {
       .finally(() => this.running.delete(id));
   }
 
+  /**
+   * Copies the range batch by batch: each fetched batch is filtered (timestamps by the reader,
+   * key and type here) and written with as few acks=all produce requests as the broker's size
+   * limit allows, so a replay costs round trips per batch, not per record. At speed max a
+   * batch is written while the reader fetches the next one (one write in flight, so order is
+   * kept; a failed write fails the job). A paced replay writes each record at its moment in
+   * replay time: what is due goes out together, then it sleeps, heartbeating, until the next
+   * record is due. Progress is saved at most every 500 ms.
+   */
   private async copy(id: string, request: ReplayRequest, target: string, plan: RangePlan, signal: AbortSignal): Promise<void> {
     this.producer ??= this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
     await this.producer.connect();
-    const producer = this.producer;
     const factor = request.speed === 'max' ? 0 : request.speed === 'realtime' ? 1 : 1 / Number(request.speed.slice(0, -1));
     const startedAt = Date.now();
+    const dueAt = (record: RangeRecord) => startedAt + (record.timestamp - plan.fromMs) * factor;
     let read = 0;
     let replayed = 0;
+    const writer = new ReplayWriter(this.producer, target, id, (count) => {
+      replayed += count;
+      eventsReplayed.inc(count);
+    });
     let savedAt = Date.now();
     const save = () =>
       this.dataSource.query(`UPDATE "${this.schema}".jobs SET read = $2, replayed = $3 WHERE id = $1`, [id, read, replayed]);
+    let writing: Promise<void> = Promise.resolve();
     await readRange(this.kafka, plan, {
       signal,
       sessionTimeoutMs: this.settings.readerSessionTimeoutMs,
-      onRecord: async (record: RangeRecord, heartbeat) => {
-        read += 1;
-        if (!this.matches(record, request)) return;
-        if (factor > 0) {
-          // Paced: wait until this record's moment in replay time, heartbeating so the reader keeps its partitions.
-          let wait = startedAt + (record.timestamp - plan.fromMs) * factor - Date.now();
-          while (wait > 0 && !signal.aborted) {
-            await sleep(Math.min(wait, 1_000));
-            await heartbeat();
-            wait = startedAt + (record.timestamp - plan.fromMs) * factor - Date.now();
+      onBatch: async (batch, heartbeat) => {
+        read += batch.records.length;
+        const wanted = batch.records.filter((record) => this.matches(record, request));
+        await writing;
+        if (factor === 0) {
+          writing = writer.write(wanted, signal);
+          writing.catch(() => undefined); // awaited by the next batch, or after the read
+        } else {
+          let due: RangeRecord[] = [];
+          for (const record of wanted) {
+            if (dueAt(record) > Date.now()) {
+              await writer.write(due, signal);
+              due = [];
+              let wait = dueAt(record) - Date.now();
+              while (wait > 0 && !signal.aborted) {
+                await sleep(Math.min(wait, 1_000));
+                await heartbeat();
+                wait = dueAt(record) - Date.now();
+              }
+            }
+            if (signal.aborted) return;
+            due.push(record);
           }
+          await writer.write(due, signal);
         }
-        if (signal.aborted) return;
-        await producer.send({
-          topic: target,
-          messages: [
-            {
-              key: record.key,
-              value: record.value,
-              timestamp: String(Date.now()),
-              headers: {
-                ...record.headers,
-                [REPLAY_HEADER]: id,
-                'x-original-topic': record.topic,
-                'x-original-partition': String(record.partition),
-                'x-original-offset': record.offset,
-                'x-original-timestamp': String(record.timestamp),
-              },
-            },
-          ],
-        });
-        replayed += 1;
-        eventsReplayed.inc();
         if (Date.now() - savedAt > 500) {
           savedAt = Date.now();
           await save();
         }
       },
     });
+    await writing;
     await save();
   }
 
