@@ -138,8 +138,11 @@ describe('replay service', () => {
     const count = 10_000;
     const start = Date.parse('2026-11-22T08:00:00Z');
     const padding = 'x'.repeat(1_000);
+    // Its own producer: the topic is deleted at the end, and a kafkajs producer that wrote to a deleted topic fails every later send.
+    const seeder = kafka.producer({ allowAutoTopicCreation: false });
+    await seeder.connect();
     for (let from = 0; from < count; from += 500) {
-      await producer.send({
+      await seeder.send({
         topic,
         messages: Array.from({ length: 500 }, (_, i) => ({
           key: `k${(from + i) % 7}`,
@@ -148,6 +151,7 @@ describe('replay service', () => {
         })),
       });
     }
+    await seeder.disconnect();
     const target = `it.${run}.large-copy`;
     const started = await api<Job>('POST', '/replay', {
       topic,
@@ -172,6 +176,8 @@ describe('replay service', () => {
     const k3 = copied.filter((r) => r.key === 'k3').map((r) => (JSON.parse(r.value) as { n: number }).n);
     expect(k3).toEqual([...k3].sort((a, b) => a - b));
     expect(k3).toHaveLength(Math.ceil((count - 3) / 7));
+    // ~20 MB the shared broker need not keep; the service's later replays must not mind (each job has its own producer).
+    await admin.deleteTopics({ topics: [topic, target] });
   });
 
   it('replays nothing for a range that starts after the last record', async () => {

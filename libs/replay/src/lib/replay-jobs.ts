@@ -146,7 +146,6 @@ const view = (row: JobRow): ReplayJobView => ({
 export class ReplayJobs {
   private readonly logger = new Logger(ReplayJobs.name);
   private readonly running = new Map<string, AbortController>();
-  private producer: Producer | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -223,9 +222,10 @@ export class ReplayJobs {
     return this.get(id);
   }
 
-  async stop(): Promise<void> {
+  /** Aborts the running replays; each disconnects its own producer as it ends. */
+  stop(): Promise<void> {
     for (const controller of this.running.values()) controller.abort();
-    await this.producer?.disconnect();
+    return Promise.resolve();
   }
 
   private run(id: string, request: ReplayRequest, target: string, plan: RangePlan): void {
@@ -242,6 +242,19 @@ export class ReplayJobs {
       .finally(() => this.running.delete(id));
   }
 
+  private async copy(id: string, request: ReplayRequest, target: string, plan: RangePlan, signal: AbortSignal): Promise<void> {
+    // A producer per job: kafkajs refreshes metadata for every topic a producer has written to
+    // and fails every send once one of them is deleted, so one shared producer would break all
+    // later replays as soon as an old target topic is removed.
+    const producer = this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await this.copyWith(producer, id, request, target, plan, signal);
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+    }
+  }
+
   /**
    * Copies the range batch by batch: each fetched batch is filtered (timestamps by the reader,
    * key and type here) and written with as few acks=all produce requests as the broker's size
@@ -251,15 +264,20 @@ export class ReplayJobs {
    * replay time: what is due goes out together, then it sleeps, heartbeating, until the next
    * record is due. Progress is saved at most every 500 ms.
    */
-  private async copy(id: string, request: ReplayRequest, target: string, plan: RangePlan, signal: AbortSignal): Promise<void> {
-    this.producer ??= this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
-    await this.producer.connect();
+  private async copyWith(
+    producer: Producer,
+    id: string,
+    request: ReplayRequest,
+    target: string,
+    plan: RangePlan,
+    signal: AbortSignal,
+  ): Promise<void> {
     const factor = request.speed === 'max' ? 0 : request.speed === 'realtime' ? 1 : 1 / Number(request.speed.slice(0, -1));
     const startedAt = Date.now();
     const dueAt = (record: RangeRecord) => startedAt + (record.timestamp - plan.fromMs) * factor;
     let read = 0;
     let replayed = 0;
-    const writer = new ReplayWriter(this.producer, target, id, (count) => {
+    const writer = new ReplayWriter(producer, target, id, (count) => {
       replayed += count;
       eventsReplayed.inc(count);
     });
