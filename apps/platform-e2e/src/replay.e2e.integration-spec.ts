@@ -181,6 +181,10 @@ describe('replay on the platform', () => {
 
   afterAll(async () => {
     await Promise.all([orders.stop(), invalidator.stop(), replay.stop()]);
+    // What this run created on the shared broker: the side topic and the two groups (empty once stopped).
+    if ((await admin.listTopics()).includes(`e2e.${run}.orders-incident`))
+      await admin.deleteTopics({ topics: [`e2e.${run}.orders-incident`] });
+    await admin.deleteGroups([invalidatorGroup, `e2e-replay-plain-${run}`]).catch(() => undefined);
     await Promise.all([admin.disconnect(), pg.end()]);
     subscriber.disconnect();
   });
