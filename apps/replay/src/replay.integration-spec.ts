@@ -131,6 +131,55 @@ describe('replay service', () => {
     });
   });
 
+  it('copies a range that takes several fetches exactly once, in order', async () => {
+    const topic = `it.${run}.large-source`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    // ~10 MB in one partition: more than a reader's fetch returns per partition, so the read spans several batches.
+    const count = 10_000;
+    const start = Date.parse('2026-11-22T08:00:00Z');
+    const padding = 'x'.repeat(1_000);
+    // Its own producer: the topic is deleted at the end, and a kafkajs producer that wrote to a deleted topic fails every later send.
+    const seeder = kafka.producer({ allowAutoTopicCreation: false });
+    await seeder.connect();
+    for (let from = 0; from < count; from += 500) {
+      await seeder.send({
+        topic,
+        messages: Array.from({ length: 500 }, (_, i) => ({
+          key: `k${(from + i) % 7}`,
+          value: JSON.stringify({ n: from + i, padding }),
+          timestamp: String(start + from + i),
+        })),
+      });
+    }
+    await seeder.disconnect();
+    const target = `it.${run}.large-copy`;
+    const started = await api<Job>('POST', '/replay', {
+      topic,
+      from: new Date(start).toISOString(),
+      to: new Date(start + count).toISOString(),
+      target: { topic: target },
+    });
+    const job = await waitFor(
+      'the large replay to finish',
+      async () => {
+        const current = (await api<Job>('GET', `/replay/${started.body.id}`)).body;
+        return current.status === 'running' ? undefined : current;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect([job.status, job.read, job.replayed]).toEqual(['done', count, count]);
+    const copied = await readTopic(target, count);
+    expect(copied).toHaveLength(count);
+    const offsets = copied.map((r) => Number(r.headers['x-original-offset']));
+    expect(new Set(offsets).size).toBe(count);
+    // One key's records stay in order (they share a target partition).
+    const k3 = copied.filter((r) => r.key === 'k3').map((r) => (JSON.parse(r.value) as { n: number }).n);
+    expect(k3).toEqual([...k3].sort((a, b) => a - b));
+    expect(k3).toHaveLength(Math.ceil((count - 3) / 7));
+    // ~20 MB the shared broker need not keep; the service's later replays must not mind (each job has its own producer).
+    await admin.deleteTopics({ topics: [topic, target] });
+  });
+
   it('replays nothing for a range that starts after the last record', async () => {
     const range = { topic: source, from: at(3_600), to: at(7_200) };
     const plan = await api<{ plan: Job['plan'] }>('POST', '/replay', { ...range, target: { topic: `it.${run}.empty` }, dryRun: true });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
+import { headersToStrings } from '@keelson/messaging';
 import type { Admin, Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { planRange, readRange, type RangeRecord } from './range';
@@ -77,7 +78,7 @@ const record = (r: RangeRecord): DebugRecord => ({
   offset: r.offset,
   timestamp: new Date(r.timestamp).toISOString(),
   key: r.key,
-  headers: r.headers,
+  headers: headersToStrings(r.headers),
   value: parseValue(r.value),
 });
 
@@ -213,8 +214,8 @@ export class DebugSessions {
           records: slices.reduce((sum, s) => sum + s.records, 0),
         },
         {
-          onRecord: (r) => {
-            runs.get(r.partition)?.push(r);
+          onBatch: (batch) => {
+            runs.get(batch.partition)?.push(...batch.records);
             return Promise.resolve();
           },
         },

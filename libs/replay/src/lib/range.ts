@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { headersToStrings } from '@keelson/messaging';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, IHeaders, Kafka } from 'kafkajs';
 
 /** One partition's share of a time range: records in offsets [start, end) are read, then filtered by their own timestamp. */
 export interface PartitionPlan {
@@ -26,7 +25,8 @@ export interface RangeRecord {
   timestamp: number;
   key: string | null;
   value: Buffer | null;
-  headers: Record<string, string>;
+  /** As fetched (values are Buffers): copied on as they are; `headersToStrings` reads them. */
+  headers: IHeaders;
 }
 
 /**
@@ -57,18 +57,40 @@ export async function planRange(admin: Admin, topic: string, fromMs: number, toM
   return { topic, fromMs, toMs, partitions, records: partitions.reduce((sum, p) => sum + p.records, 0) };
 }
 
+/** What one fetched batch of one partition holds of a range. */
+export interface RangeBatch {
+  topic: string;
+  partition: number;
+  /** The batch's records stamped inside the range, in offset order. */
+  records: RangeRecord[];
+  /** Records of the planned offsets the batch covered, whatever their timestamp. */
+  scanned: number;
+}
+
 export interface ReadOptions {
-  /** Called for each record stamped inside the range, in offset order per partition. */
-  onRecord: (record: RangeRecord, heartbeat: () => Promise<void>) => Promise<void>;
+  /**
+   * Called once per fetched batch (one partition, offset order). The next batch of that
+   * partition is fetched only after it resolves; heartbeat while waiting for longer.
+   */
+  onBatch: (batch: RangeBatch, heartbeat: () => Promise<void>) => Promise<void>;
   signal?: AbortSignal;
   /** The reader's consumer session timeout (default 30 s); heartbeats keep even slower handlers in the group. */
   sessionTimeoutMs?: number;
 }
 
 /**
+ * Fetch sizes of range readers: a replay reads a span it knows, so it asks for large
+ * batches (fewer round trips, one produce per batch on the copy path) and the broker answers
+ * as soon as it has any data.
+ */
+const READER_FETCH = { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, minBytes: 1, maxWaitTimeInMs: 500 };
+
+/**
  * Reads a planned range with a throwaway consumer group (seeked to each partition's start,
- * stopped at its end, deleted afterwards), heartbeating after every record so slow handlers
- * (paced replays) never cost a rebalance. Resolves with how many records were read.
+ * stopped at its end, deleted afterwards), one handler call per fetched batch with the
+ * records filtered by their own timestamp. It heartbeats after every batch, and handlers that
+ * take longer (paced replays) heartbeat through the function they are given, so they never
+ * cost a rebalance. Resolves with how many records were scanned and how many matched.
  */
 export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOptions): Promise<{ read: number; matched: number }> {
   const work = plan.partitions.filter((p) => BigInt(p.end) > BigInt(p.start));
@@ -80,6 +102,7 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
     sessionTimeout,
     heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
     allowAutoTopicCreation: false,
+    ...READER_FETCH,
   });
   const remaining = new Map(work.map((p) => [p.partition, BigInt(p.end)]));
   let read = 0;
@@ -118,46 +141,54 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
       eachBatch: async (payload) => {
         const { batch } = payload;
         const end = remaining.get(batch.partition);
-        if (end === undefined) return;
+        const last = batch.messages.at(-1);
+        if (end === undefined || last === undefined) return;
         const heartbeat = async () => {
           lastProgress = Date.now();
           await payload.heartbeat();
         };
         busy = true;
         try {
+          // Per record, offsets compare as numbers (exact below 2^53); BigInt only once per batch.
+          const lastInRange = BigInt(last.offset) < end ? Number.POSITIVE_INFINITY : Number(end);
+          const records: RangeRecord[] = [];
+          let scanned = 0;
           for (const message of batch.messages) {
-            if (!payload.isRunning() || options.signal?.aborted) return;
-            if (BigInt(message.offset) >= end) break;
-            read += 1;
+            if (Number(message.offset) >= lastInRange) break;
+            scanned += 1;
             const timestamp = Number(message.timestamp);
-            if (timestamp >= plan.fromMs && timestamp < plan.toMs) {
-              matched += 1;
-              const record: RangeRecord = {
-                topic: batch.topic,
-                partition: batch.partition,
-                offset: message.offset,
-                timestamp,
-                key: message.key?.toString() ?? null,
-                value: message.value,
-                headers: headersToStrings(message.headers),
-              };
-              try {
-                await options.onRecord(record, heartbeat);
-              } catch (error) {
-                // The handler's failure ends the read (and the job) instead of a silent retry loop.
-                finish(error instanceof Error ? error : new Error(String(error)));
-                return;
-              }
-            }
-            await heartbeat();
+            if (timestamp < plan.fromMs || timestamp >= plan.toMs) continue;
+            records.push({
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: message.offset,
+              timestamp,
+              key: message.key?.toString() ?? null,
+              value: message.value,
+              headers: message.headers ?? {},
+            });
           }
+          if (!payload.isRunning() || options.signal?.aborted) return;
+          read += scanned;
+          matched += records.length;
+          try {
+            await options.onBatch({ topic: batch.topic, partition: batch.partition, records, scanned }, heartbeat);
+          } catch (error) {
+            // The handler's failure ends the read (and the job) instead of a silent retry loop.
+            finish(error instanceof Error ? error : new Error(String(error)));
+            return;
+          }
+          // The next fetch of this partition starts after what was handled (unresolved, kafkajs would fetch it again).
+          payload.resolveOffset(last.offset);
+          await heartbeat();
         } finally {
           busy = false;
           lastProgress = Date.now();
         }
-        const last = batch.messages.at(-1);
-        if (last && BigInt(last.offset) + 1n >= end) {
+        if (BigInt(last.offset) + 1n >= end) {
           remaining.delete(batch.partition);
+          // Done with it: stop fetching records past its end.
+          consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
           if (remaining.size === 0) finish();
         }
       },

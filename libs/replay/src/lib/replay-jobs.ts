@@ -4,11 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { metricsRegistry } from '@keelson/observability';
 import { DomainError } from '@keelson/runtime';
 import { Logger } from '@nestjs/common';
-import { REPLAY_HEADER } from '@keelson/messaging';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { planRange, readRange, type RangePlan, type RangeRecord } from './range';
+import { ReplayWriter } from './replay-writer';
 
 export type ReplaySpeed = 'max' | 'realtime' | `${number}x`;
 export type ReplayTarget = { topic: string } | { consumerGroup: string };
@@ -245,7 +245,6 @@ const CLAIMS_PER_ROUND = 10;
 export class ReplayJobs {
   private readonly logger = new Logger(ReplayJobs.name);
   private readonly running = new Map<string, JobRun>();
-  private producer: Producer | undefined;
   /** This process among the replicas (pod names are unique in a cluster; the suffix keeps local processes apart). */
   readonly replicaId = `${hostname()}-${randomUUID().slice(0, 8)}`;
 
@@ -346,7 +345,7 @@ export class ReplayJobs {
     return this.get(id);
   }
 
-  /** Stops the jobs running here, saving their progress, and hands them over at once instead of when their lease lapses. */
+  /** Stops the jobs running here (each saves its progress and disconnects its producer), and hands them over at once instead of when their lease lapses. */
   async stop(): Promise<void> {
     const runs = [...this.running.values()];
     for (const run of runs) run.controller.abort();
@@ -358,7 +357,6 @@ export class ReplayJobs {
           this.logger.warn(`could not release replay leases: ${(error as Error).message}`);
         });
     }
-    await this.producer?.disconnect();
   }
 
   /**
@@ -458,63 +456,91 @@ export class ReplayJobs {
   }
 
   private async copy(id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
-    this.producer ??= this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
-    await this.producer.connect();
-    const producer = this.producer;
+    // A producer per job: kafkajs refreshes metadata for every topic a producer has written to
+    // and fails every send once one of them is deleted, so one shared producer would break all
+    // later replays as soon as an old target topic is removed.
+    const producer = this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await this.copyWith(producer, id, request, target, run);
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Copies the range batch by batch: each fetched batch is filtered (timestamps by the reader,
+   * key and type here) and written with as few acks=all produce requests as the broker's size
+   * limit allows, so a replay costs round trips per batch, not per record. At speed max a
+   * batch is written while the reader fetches the next one (one write in flight, so order is
+   * kept; a failed write fails the job). A paced replay writes each record at its moment in
+   * replay time: what is due goes out together, then it sleeps, heartbeating, until the next
+   * record is due. Records count as handled (the resume point moves past them) only once
+   * written; progress is saved at most every 500 ms, and after every paced write, so a resume
+   * repeats at most what was in flight.
+   */
+  private async copyWith(producer: Producer, id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
     const { plan } = run;
     const { signal } = run.controller;
     const factor = request.speed === 'max' ? 0 : request.speed === 'realtime' ? 1 : 1 / Number(request.speed.slice(0, -1));
     // A resumed job continues its replay clock from the last record handled instead of starting over.
     const startedAt =
       Date.now() - (run.progress.lastTimestamp === null ? 0 : Math.max(0, run.progress.lastTimestamp - plan.fromMs) * factor);
+    const dueAt = (record: RangeRecord) => startedAt + (record.timestamp - plan.fromMs) * factor;
+    const writer = new ReplayWriter(producer, target, id, (count) => {
+      run.replayed += count;
+      eventsReplayed.inc(count);
+    });
     let savedAt = Date.now();
     const save = () => this.saveProgress(id, run);
+    let writing: Promise<void> = Promise.resolve();
     await readRange(this.kafka, remainingPlan(plan, run.progress), {
       signal,
       sessionTimeoutMs: this.settings.readerSessionTimeoutMs,
-      onRecord: async (record: RangeRecord, heartbeat) => {
-        if (!this.matches(record, request)) {
-          handled(run, record);
-          return;
-        }
-        if (factor > 0) {
-          // Paced: wait until this record's moment in replay time, heartbeating so the reader keeps its partitions.
-          let wait = startedAt + (record.timestamp - plan.fromMs) * factor - Date.now();
-          while (wait > 0 && !signal.aborted) {
-            await sleep(Math.min(wait, 1_000));
-            await heartbeat();
-            wait = startedAt + (record.timestamp - plan.fromMs) * factor - Date.now();
+      onBatch: async (batch, heartbeat) => {
+        const wanted = batch.records.filter((record) => this.matches(record, request));
+        await writing;
+        if (factor === 0) {
+          writing = writer.write(wanted, signal).then(() => {
+            if (!signal.aborted) for (const record of batch.records) handled(run, record);
+          });
+          writing.catch(() => undefined); // awaited by the next batch, or after the read
+        } else {
+          const wantedSet = new Set(wanted);
+          // Records since the last write, wanted or not: handled together once what is due is written.
+          let pending: RangeRecord[] = [];
+          const writeDue = async () => {
+            await writer.write(
+              pending.filter((record) => wantedSet.has(record)),
+              signal,
+            );
+            if (signal.aborted) return;
+            for (const record of pending) handled(run, record);
+            pending = [];
+            await save();
+          };
+          for (const record of batch.records) {
+            if (wantedSet.has(record) && dueAt(record) > Date.now()) {
+              await writeDue();
+              let wait = dueAt(record) - Date.now();
+              while (wait > 0 && !signal.aborted) {
+                await sleep(Math.min(wait, 1_000));
+                await heartbeat();
+                wait = dueAt(record) - Date.now();
+              }
+            }
+            if (signal.aborted) return;
+            pending.push(record);
           }
+          await writeDue();
         }
-        if (signal.aborted) return;
-        await producer.send({
-          topic: target,
-          messages: [
-            {
-              key: record.key,
-              value: record.value,
-              timestamp: String(Date.now()),
-              headers: {
-                ...record.headers,
-                [REPLAY_HEADER]: id,
-                'x-original-topic': record.topic,
-                'x-original-partition': String(record.partition),
-                'x-original-offset': record.offset,
-                'x-original-timestamp': String(record.timestamp),
-              },
-            },
-          ],
-        });
-        run.replayed += 1;
-        handled(run, record);
-        eventsReplayed.inc();
-        // Paced replays save after every record, so a resume repeats at most the one in flight.
-        if (factor > 0 || Date.now() - savedAt > 500) {
+        if (Date.now() - savedAt > 500) {
           savedAt = Date.now();
           await save();
         }
       },
     });
+    await writing;
     await save();
   }
 

@@ -114,13 +114,15 @@ export class ReplayController {
       this.kafka,
       { ...plan, toMs: atMs + this.jobs.maxTimestampSkewMs },
       {
-        onRecord: (record) => {
-          if (record.key !== body.id) return Promise.resolve();
-          try {
-            const event = this.registry.decode(topic, record.value);
-            if (event.subject === body.id && Date.parse(event.time) <= atMs) events.push(event);
-          } catch {
-            // not a valid event of this topic: it has no part in the state
+        onBatch: (batch) => {
+          for (const record of batch.records) {
+            if (record.key !== body.id) continue;
+            try {
+              const event = this.registry.decode(topic, record.value);
+              if (event.subject === body.id && Date.parse(event.time) <= atMs) events.push(event);
+            } catch {
+              // not a valid event of this topic: it has no part in the state
+            }
           }
           return Promise.resolve();
         },
@@ -194,22 +196,24 @@ export class ReplayController {
     }
     const items: { partition: number; offset: string; timestamp: string; key: string | null; event: unknown }[] = [];
     await readRange(this.kafka, plan, {
-      onRecord: (record) => {
-        if (query.key !== undefined && record.key !== query.key) return Promise.resolve();
-        const text = record.value?.toString() ?? null;
-        let event: unknown = text;
-        try {
-          event = text === null ? null : JSON.parse(text);
-        } catch {
-          // shown as the raw text
+      onBatch: (batch) => {
+        for (const record of batch.records) {
+          if (query.key !== undefined && record.key !== query.key) continue;
+          const text = record.value?.toString() ?? null;
+          let event: unknown = text;
+          try {
+            event = text === null ? null : JSON.parse(text);
+          } catch {
+            // shown as the raw text
+          }
+          items.push({
+            partition: record.partition,
+            offset: record.offset,
+            timestamp: new Date(record.timestamp).toISOString(),
+            key: record.key,
+            event,
+          });
         }
-        items.push({
-          partition: record.partition,
-          offset: record.offset,
-          timestamp: new Date(record.timestamp).toISOString(),
-          key: record.key,
-          event,
-        });
         return Promise.resolve();
       },
     });

@@ -93,6 +93,7 @@ export function priceOrder(
     subject: id,
     aggregatetype: 'order',
     aggregateversion: 1,
+    time: now, // the order's createdAt, so the order folded from its events matches the row
     data: {
       orderId: id,
       customerId: customer.id,

@@ -83,6 +83,8 @@ export class OrdersService {
         subject: id,
         aggregatetype: 'order',
         aggregateversion: order.version,
+        // The change's time as the row records it, so the order folded from its events matches the row.
+        time: order.updatedAt,
         data: { orderId: id, customerId: order.customerId, from, to },
       }),
     ]);
