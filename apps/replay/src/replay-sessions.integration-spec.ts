@@ -445,11 +445,13 @@ describe('replay service: a job survives the replica running it', () => {
       );
       expect([job.status, job.replayed, job.read]).toEqual(['done', 12, 12]);
       expect(job.claimedBy).not.toBe(owner);
-      // B says so in its log: it resumed the job from A's stored progress.
-      const resumed = b.stdout
-        .split('\n')
-        .filter((line) => line.includes('replay resumed'))
-        .map((line) => JSON.parse(line) as { job: string; previousOwner: string; replica: string });
+      // B says so in its log: it resumed the job from A's stored progress (log lines reach stdout within 250 ms).
+      const resumed = await waitFor('replica B to log the resume', () => {
+        const lines = replicaB.stdout.split('\n').filter((line) => line.includes('replay resumed'));
+        return Promise.resolve(
+          lines.length > 0 ? lines.map((line) => JSON.parse(line) as { job: string; previousOwner: string; replica: string }) : undefined,
+        );
+      });
       expect(resumed).toContainEqual(expect.objectContaining({ job: id, previousOwner: owner, replica: job.claimedBy }));
 
       // Every record sent is in the target (sends are acknowledged before the job is done): count them by offsets.
