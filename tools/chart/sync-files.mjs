@@ -10,21 +10,23 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Source folder → copy folder, and which files. */
-export const SYNCED = [
+const SYNCED = [
   { from: 'prometheus', to: 'charts/keelson/files/prometheus', suffix: '.rules.yml' },
   { from: 'grafana', to: 'charts/keelson/files/grafana', suffix: '.json' },
 ];
 
 const list = (dir, suffix) => {
   try {
-    return readdirSync(path.join(root, dir)).filter((f) => f.endsWith(suffix)).sort();
+    return readdirSync(path.join(root, dir))
+      .filter((f) => f.endsWith(suffix))
+      .sort();
   } catch {
     return [];
   }
 };
 
 /** The differences between sources and copies, one line each. */
-export function drift() {
+function drift() {
   const problems = [];
   for (const { from, to, suffix } of SYNCED) {
     const sources = list(from, suffix);

@@ -1,7 +1,7 @@
 {{/*
 Names, labels, the service catalogue and the merged per-service settings.
 Every service's settings are `.Values.default` with `.Values.services.<name>` merged over it
-(maps key by key, everything else replaced; see "keelson.merge").
+(maps key by key, everything else replaced, a false or 0 included).
 */}}
 
 {{- define "keelson.name" -}}
@@ -113,22 +113,6 @@ benchmark:
 {{- end }}
 
 {{/*
-Deep merge of .src into .dst (mutates .dst). Unlike sprig's mergeOverwrite, a false, 0 or ""
-in .src replaces .dst's value, so `services.x.autoscaling.enabled: false` turns a default off.
-*/}}
-{{- define "keelson.merge" -}}
-{{- $dst := .dst }}
-{{- range $key, $value := .src }}
-{{- $current := get $dst $key }}
-{{- if and (kindIs "map" $value) (kindIs "map" $current) }}
-{{- include "keelson.merge" (dict "dst" $current "src" $value) }}
-{{- else }}
-{{- $_ := set $dst $key (deepCopy $value) }}
-{{- end }}
-{{- end }}
-{{- end }}
-
-{{/*
 Fills .out with the settings of service .name: `default` merged with `services.<name>`, the
 image (chart-wide `image` merged with the service's), and from the catalogue: name, port,
 uses (postgresql/redis/kafka), migrates, calls, plus resourceName.
@@ -139,10 +123,8 @@ Takes (dict "root" $ "name" "orders" "out" (dict)).
 {{- $out := .out }}
 {{- $catalog := include "keelson.catalog" $root | fromYaml }}
 {{- $facts := get $catalog .name }}
-{{- include "keelson.merge" (dict "dst" $out "src" (deepCopy $root.Values.default)) }}
-{{- include "keelson.merge" (dict "dst" $out "src" (default (dict) (get $root.Values.services .name))) }}
-{{- $image := deepCopy $root.Values.image }}
-{{- include "keelson.merge" (dict "dst" $image "src" (default (dict) $out.image)) }}
+{{- $_ := mergeOverwrite $out (deepCopy $root.Values.default) (deepCopy (default (dict) (get $root.Values.services .name))) }}
+{{- $image := mergeOverwrite (deepCopy $root.Values.image) (deepCopy (default (dict) $out.image)) }}
 {{- if not $image.tag }}
 {{- $_ := set $image "tag" $root.Chart.AppVersion }}
 {{- end }}
