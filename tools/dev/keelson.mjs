@@ -1,6 +1,6 @@
 // Second half of `npm start` and `npm test` (after tools/dev/bootstrap.sh), on Node 24.
 //   keelson.mjs start   stack up, build, migrate, run all six services, print their URLs and Prometheus's
-//   keelson.mjs test    lint, typecheck, build, unit tests, prometheus rules, stack up, integration tests
+//   keelson.mjs test    lint, typecheck, build, unit tests, prometheus rules, kubernetes checks, stack up, integration tests
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -92,6 +92,9 @@ async function test() {
   await check('unit tests', async () => (results.unit = await jest('unit', [])).code === 0);
   // promtool check + unit tests of prometheus/ (installs Debian's prometheus package when missing).
   await check('prometheus rules', async () => (await run('bash', ['tools/prometheus/check.sh'])) === 0);
+  // helm lint/template + kubeconform (vendored schemas) + kube-score on charts/keelson, hadolint, actionlint,
+  // shellcheck; offline once tools/k8s/tools.sh has installed the pinned tools into .tools/bin.
+  await check('kubernetes checks', async () => (await run('bash', ['tools/k8s/check.sh'])) === 0);
   await check('stack up', async () => (await run('bash', ['tools/stack/stack.sh', 'up'])) === 0);
   await check('integration tests', async () => (results.integration = await jest('integration', ['--runInBand'])).code === 0);
 
