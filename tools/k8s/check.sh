@@ -46,7 +46,7 @@ step() {
 }
 
 ensure_tools() {
-  bash "$ROOT/tools/k8s/tools.sh" >/dev/null || { bash "$ROOT/tools/k8s/tools.sh"; die "tools/k8s/tools.sh failed"; }
+  bash "$ROOT/tools/k8s/tools.sh" || die "tools/k8s/tools.sh failed"
   if ! command -v shellcheck >/dev/null 2>&1; then
     say "installing shellcheck (apt)"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
