@@ -100,6 +100,11 @@ kube_score() {
   return "$status"
 }
 
+# The vendored schemas are vendor-schemas.sh's output, unedited: their hashes in SOURCES.md.
+schemas_unedited() {
+  (cd "$SCHEMAS" && grep -E '^[0-9a-f]{64}  ' SOURCES.md | sha256sum --check --quiet --strict)
+}
+
 # actionlint finds .github/workflows from the working directory; it runs shellcheck on `run:` steps.
 actionlint() { (cd "$ROOT" && "$BIN/actionlint" -no-color); }
 
@@ -121,6 +126,7 @@ main() {
     flags+=("$values")
   done
 
+  step "schemas (tools/k8s/schemas/SOURCES.md)" schemas_unedited
   local i name
   for i in "${!names[@]}"; do
     name=${names[$i]}
