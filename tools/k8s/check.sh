@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The Kubernetes checks of `npm test`, offline (no cluster, no network once the tools are in):
+#   0. the vendored schemas are vendor-schemas.sh's output (hashes in tools/k8s/schemas/SOURCES.md);
 #   1. helm lint --strict on the chart with its default values and with each ci/*-values.yaml
 #      (ci/all-features-values.yaml must be there);
 #   2. helm template of each, validated by kubeconform -strict against the vendored schemas in
@@ -49,8 +50,9 @@ ensure_tools() {
   bash "$ROOT/tools/k8s/tools.sh" || die "tools/k8s/tools.sh failed"
   if ! command -v shellcheck >/dev/null 2>&1; then
     say "installing shellcheck (apt)"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; } \
+      || die "could not install shellcheck with apt (run as root, or install it)"
   fi
 }
 
