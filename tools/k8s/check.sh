@@ -116,7 +116,7 @@ main() {
   [[ -f $CHART/ci/all-features-values.yaml ]] || die "no $(rel "$CHART")/ci/all-features-values.yaml"
   [[ -f $ROOT/Dockerfile ]] || die "no Dockerfile at the repository root"
 
-  local rendered
+  # Global: the EXIT trap runs after main has returned.
   rendered=$(mktemp -d)
   trap 'rm -rf "$rendered"' EXIT
 
