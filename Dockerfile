@@ -36,8 +36,8 @@ WORKDIR /app
 COPY --from=build /prod/package.json ./
 COPY --from=build /prod/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The official image's `node` user; the chart's securityContext runs as the same uid and gid.
-USER 1000:1000
+# A numeric uid/gid above 10000 that no host user has; the chart's securityContext runs as the same.
+USER 10001:10001
 EXPOSE 8080 3001 3002 3003 3004 3005
 ENTRYPOINT []
 CMD ["node", "dist/apps/gateway/src/main.js"]
