@@ -31,6 +31,8 @@
 // outbox and caches. Not rehearsed: NetworkPolicies, security contexts (read-only root, non-root
 // user), resources, autoscalers, PDBs, the image itself.
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
@@ -51,6 +53,7 @@ import {
   helmTemplate,
   nodeCommandLine,
   operatorTargetLabels,
+  parseDuration,
   preStopSeconds,
   RenderedChart,
   rewriteServiceAddresses,
@@ -67,6 +70,22 @@ import {
 } from './rendered-chart';
 
 const execFileAsync = promisify(execFile);
+
+/** True when a TCP connection to host:port is accepted within a second. */
+async function accepts(host: string, port: number): Promise<boolean> {
+  const socket = connect({ host, port, timeout: 1_000 });
+  try {
+    return await Promise.race([
+      once(socket, 'connect').then(() => true),
+      once(socket, 'error').then(() => false),
+      once(socket, 'timeout').then(() => false),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    socket.destroy();
+  }
+}
 
 /** What each service reads from its environment (apps/<service>/src/config.ts). */
 const CONFIG_SCHEMAS: Record<ServiceName, z.ZodObject> = {
@@ -117,6 +136,8 @@ interface Pod {
   /** Addresses of the chart's Services in the env that reach no listening pod, and why. */
   unreachable: string[];
   process?: ServiceProcess;
+  /** The startup probe's outcome (the kubelet runs readiness and liveness only after it passed). */
+  started?: Promise<string>;
 }
 
 function podFacts(owner: string, template: PodTemplate): PodFacts {
@@ -135,8 +156,13 @@ function podFacts(owner: string, template: PodTemplate): PodFacts {
 /** Reads a container as its pod would run it; ports and rewrites are filled in once every pod is known. */
 function podOf(owner: string, template: PodTemplate, container: Container): Pod {
   const facts = podFacts(owner, template);
-  const rendered = chart.containerEnv(container, facts);
-  const { service, args } = nodeCommandLine(container, distDir, rendered);
+  let rendered: Record<string, string>, service: string, args: string[];
+  try {
+    rendered = chart.containerEnv(container, facts);
+    ({ service, args } = nodeCommandLine(container, distDir, rendered));
+  } catch (error) {
+    throw new Error(`${owner}: ${(error as Error).message}`); // as the kubelet would refuse to start the container
+  }
   if (!isServiceName(service)) throw new Error(`${owner}/${container.name} runs dist/apps/${service}, which is not a Keelson service`);
   return {
     owner,
@@ -209,47 +235,66 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
   const tail = (pod: Pod) =>
     `\nstderr:\n${pod.process?.stderr.slice(-3_000) ?? ''}\nstdout tail:\n${pod.process?.stdout.slice(-2_000) ?? ''}`;
 
-  /** One kubelet probe attempt; true on 200–399 within timeoutSeconds (or a TCP connect). */
-  async function probeOnce(pod: Pod, probe: Probe): Promise<{ ok: boolean; detail: string }> {
-    const timeout = (probe.timeoutSeconds ?? 1) * 1_000;
-    if (probe.httpGet) {
-      const { path: urlPath = '/', port, host = podIP, scheme = 'HTTP', httpHeaders = [] } = probe.httpGet;
-      const local = reach(pod, containerPortOf(pod.container, port));
-      const url = `${scheme.toLowerCase()}://${host}:${local}${urlPath}`;
-      try {
-        const headers = {
-          'user-agent': 'kube-probe/1.33',
-          accept: '*/*',
-          ...Object.fromEntries(httpHeaders.map((h) => [h.name, h.value])),
-        };
-        const response = await fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeout) });
-        await response.body?.cancel();
-        return { ok: response.status >= 200 && response.status < 400, detail: `GET ${urlPath} → ${response.status}` };
-      } catch (error) {
-        return { ok: false, detail: `GET ${url}: ${(error as Error).message}` };
-      }
-    }
-    throw new Error(`${pod.owner}: only httpGet probes are rehearsed (${JSON.stringify(probe)})`);
+  /** The URL a kubelet httpGet probe calls: the pod address, the probe's port resolved by name, mapped to the local port. */
+  function probeUrl(pod: Pod, probe: Probe): string {
+    if (!probe.httpGet) throw new Error(`${pod.owner}: only httpGet probes are rehearsed (${JSON.stringify(probe)})`);
+    const { path: urlPath = '/', port, host = podIP, scheme = 'HTTP' } = probe.httpGet;
+    return `${scheme.toLowerCase()}://${host}:${reach(pod, containerPortOf(pod.container, port))}${urlPath}`;
   }
 
-  /** Probes until success, within the budget the kubelet allows (initial delay + period × failure threshold). */
+  /** One attempt: success is 200–399 within timeoutSeconds; redirects are not followed. */
+  async function probeOnce(url: string, probe: Probe): Promise<{ ok: boolean; detail: string; refused?: boolean }> {
+    const headers = {
+      'user-agent': 'kube-probe/1.33',
+      accept: '*/*',
+      ...Object.fromEntries((probe.httpGet?.httpHeaders ?? []).map((h) => [h.name, h.value])),
+    };
+    try {
+      const response = await fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout((probe.timeoutSeconds ?? 1) * 1_000) });
+      await response.body?.cancel();
+      return { ok: response.status >= 200 && response.status < 400, detail: `GET ${url} → ${response.status}` };
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      return { ok: false, detail: `GET ${url}: ${(error as Error).message} ${cause?.code ?? ''}`, refused: cause?.code === 'ECONNREFUSED' };
+    }
+  }
+
+  /**
+   * Probes until success within the budget the kubelet allows (initial delay + period × failure
+   * threshold), polling faster than it would; fails at once when the process exits.
+   */
   async function kubeletProbe(pod: Pod, probe: Probe): Promise<string> {
+    const url = probeUrl(pod, probe);
     const budgetMs = ((probe.initialDelaySeconds ?? 0) + (probe.periodSeconds ?? 10) * (probe.failureThreshold ?? 3)) * 1_000;
-    let exited = false;
-    void pod.process?.exited.then(() => (exited = true));
     let last = 'not probed';
-    return waitFor(
-      `${pod.owner}'s probe to pass`,
+    let loopbackOnly = false;
+    const passes = waitFor(
+      `${pod.owner}'s probe ${url} to pass`,
       async () => {
-        if (exited) throw new Error(`the process exited (${JSON.stringify(await pod.process?.exited)})${tail(pod)}`);
-        const { ok, detail } = await probeOnce(pod, probe);
+        const { ok, detail, refused } = await probeOnce(url, probe);
         last = detail;
-        return ok ? detail : undefined;
+        // Accepted on loopback, then still refused at the pod address: bound to loopback, it will never pass.
+        loopbackOnly =
+          Boolean(refused) &&
+          podIP !== '127.0.0.1' &&
+          (await accepts('127.0.0.1', pod.localPort)) &&
+          !(await accepts(podIP, pod.localPort));
+        return ok || loopbackOnly ? detail : undefined;
       },
       { timeoutMs: Math.min(budgetMs, 180_000), intervalMs: 250 },
-    ).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}\nlast attempt: ${last}${exited ? '' : tail(pod)}`);
+    ).then(
+      (detail) => {
+        if (loopbackOnly) throw new Error(`${pod.owner} listens on loopback only, and the kubelet probes the pod address: ${detail}`);
+        return detail;
+      },
+      (error: unknown) => {
+        throw new Error(`${(error as Error).message}\nlast attempt: ${last}${tail(pod)}`);
+      },
+    );
+    const exits = pod.process!.exited.then((result) => {
+      throw new Error(`${pod.owner}'s process exited (${JSON.stringify(result)})${tail(pod)}`);
     });
+    return Promise.race([passes, exits]);
   }
 
   async function runToCompletion(job: Job, pod: Pod): Promise<void> {
@@ -302,7 +347,13 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
           .map((p) => `${p.owner}: ${p.rewrites.map((r) => `${r.variable} ${r.from} → ${r.to}`).join('; ') || 'no rewrites'}`)
           .join('\n'),
     );
-    for (const pod of pods.values()) pod.process = ServiceProcess.spawn(pod.args, pod.env, pod.localPort);
+    for (const pod of pods.values()) {
+      pod.process = ServiceProcess.spawn(pod.args, pod.env, pod.localPort);
+      // All pods start at once, so their startup probes run side by side, as in a cluster.
+      const { startupProbe } = pod.container;
+      pod.started = startupProbe ? kubeletProbe(pod, startupProbe) : Promise.resolve('no startupProbe');
+      pod.started.catch(() => undefined); // awaited by the probe tests
+    }
   }, 300_000);
 
   afterAll(async () => {
@@ -379,7 +430,7 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
           const text = typeof value === 'string' ? value : JSON.stringify(value);
           return [...text.matchAll(LOOPBACK)].flatMap(([match, , port]) => {
             if (!(variable in pod.rendered))
-              return [`${pod.owner}: ${variable} is not rendered; ${pod.service}'s default ${match} is the pod itself`];
+              return [`${pod.owner}: ${variable} is not rendered, so ${pod.service} uses its default ${match}: in a pod, the pod itself`];
             if (port !== undefined && SERVICE_PORTS.has(Number(port)) && Number(port) !== pod.listenPort)
               return [`${pod.owner}: ${variable}=${pod.rendered[variable] ?? ''} reaches a sibling service through loopback`];
             return [];
@@ -411,14 +462,23 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
     },
   );
 
-  it.each(probeCases)('%s passes as the kubelet probes it', async (_, deployment, kind) => {
-    const pod = podOfDeployment(deployment);
-    const probe = pod.container[kind];
-    if (kind === 'startupProbe' && !probe) return; // optional: liveness then waits for initialDelaySeconds
-    expect(probe?.httpGet).toBeDefined();
-    const detail = await kubeletProbe(pod, probe!);
-    expect(detail).toMatch(/→ [23]\d\d$/);
-  });
+  it.each(probeCases)(
+    '%s passes as the kubelet probes it',
+    async (_, deployment, kind) => {
+      const pod = podOfDeployment(deployment);
+      const probe = pod.container[kind];
+      if (kind === 'startupProbe') {
+        if (probe) expect(await pod.started).toMatch(/→ [23]\d\d$/); // optional: without, liveness waits initialDelaySeconds
+        return;
+      }
+      expect(probe?.httpGet).toBeDefined();
+      await pod.started!.catch(() => {
+        throw new Error(`${pod.owner}'s startup probe never passed, so the kubelet runs no ${kind}`);
+      });
+      expect(await kubeletProbe(pod, probe!)).toMatch(/→ [23]\d\d$/);
+    },
+    200_000,
+  );
 
   it('scrapes every Deployment through some ServiceMonitor', () => {
     const scraped = new Set(serviceMonitorEndpoints.flatMap(({ service }) => chart.backends(service).map((d) => d.metadata.name)));
@@ -446,8 +506,11 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
   const SCRAPE_ACCEPT =
     'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
-  async function scrape(url: string): Promise<{ status: number; contentType: string; labels: Map<string, Set<string>> }> {
-    const response = await fetch(url, { headers: { accept: SCRAPE_ACCEPT }, signal: AbortSignal.timeout(10_000) });
+  async function scrape(
+    url: string,
+    timeoutMs = 10_000,
+  ): Promise<{ status: number; contentType: string; labels: Map<string, Set<string>> }> {
+    const response = await fetch(url, { headers: { accept: SCRAPE_ACCEPT }, signal: AbortSignal.timeout(timeoutMs) });
     const text = await response.text();
     const labels = new Map<string, Set<string>>();
     for (const line of text.split('\n')) {
@@ -465,7 +528,10 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
     ),
   )('ServiceMonitor %s serves Prometheus metrics with its service label', async (_, { monitor, endpoint, service }) => {
     const { pod, url } = scrapeTarget(monitor, endpoint, service);
-    const { status, contentType, labels } = await scrape(url);
+    // Prometheus refuses a scrape timeout longer than the interval; the operator's default timeout is 10s.
+    const timeoutMs = parseDuration(endpoint.scrapeTimeout ?? '10s');
+    if (endpoint.interval) expect(timeoutMs).toBeLessThanOrEqual(parseDuration(endpoint.interval));
+    const { status, contentType, labels } = await scrape(url, timeoutMs);
     expect([url, status]).toEqual([url, 200]);
     expect(contentType).toMatch(/^(text\/plain|application\/openmetrics-text)/);
     expect([...(labels.get('service') ?? [])]).toEqual([pod.service]);
@@ -507,7 +573,8 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
       writeFileSync(file, JSON.stringify({ groups: rule.spec.groups }));
       await execFileAsync('promtool', ['check', 'rules', file]).catch((error: unknown) => {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // no promtool: Prometheus's reload decides alone
-        throw new Error(`promtool rejects PrometheusRule ${rule.metadata.name}:\n${(error as { stdout?: string }).stdout ?? ''}`);
+        const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+        throw new Error(`promtool rejects PrometheusRule ${rule.metadata.name}:\n${stdout}${stderr}`);
       });
     }
     const files = new Map<string, string>();
@@ -544,6 +611,10 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
     const results = await Promise.all(
       deployments.map(async (deployment) => {
         const pod = podOfDeployment(deployment);
+        // Only once it is serving: a SIGTERM while Node still loads the app ends it before its handler is set.
+        await waitFor(`${pod.owner} to listen on ${pod.localPort}`, async () =>
+          (await accepts('127.0.0.1', pod.localPort)) || (await accepts(podIP, pod.localPort)) ? true : undefined,
+        );
         const grace = (deployment.spec.template.spec.terminationGracePeriodSeconds ?? 30) - preStopSeconds(pod.container);
         return [pod.owner, await pod.process!.stop(grace * 1_000)] as const;
       }),

@@ -8,6 +8,7 @@ import {
   matchesSelector,
   nodeCommandLine,
   operatorTargetLabels,
+  parseDuration,
   parseQuantity,
   relabel,
   RenderedChart,
@@ -331,6 +332,12 @@ describe('findHelm', () => {
     expect(() => findHelm(path.join(dir, 'repo'), { PATH: '' })).toThrow(/helm not found: set HELM=.*tools\/k8s\/tools\.sh/);
     expect(() => findHelm(path.join(dir, 'repo'), { HELM: '/no/helm', PATH: '' })).toThrow(/HELM=\/no\/helm does not exist/);
   });
+});
+
+it('reads Prometheus durations', () => {
+  expect(parseDuration('1m30s')).toBe(90_000);
+  expect(parseDuration('250ms')).toBe(250);
+  expect(() => parseDuration('15')).toThrow(/not a Prometheus duration/);
 });
 
 it('expands $(VAR) only for defined names', () => {

@@ -131,6 +131,8 @@ export interface MonitorEndpoint {
   port?: string;
   targetPort?: number | string;
   path?: string;
+  interval?: string;
+  scrapeTimeout?: string;
   scheme?: string;
   honorLabels?: boolean;
   relabelings?: RelabelConfig[];
@@ -428,6 +430,23 @@ function resourceValue(container: Container, ref: { resource: string; divisor?: 
       `container ${container.name}: resourceFieldRef ${ref.resource} is unset (the kubelet would use the node's allocatable)`,
     );
   return String(Math.ceil(parseQuantity(quantity) / parseQuantity(ref.divisor ?? 1)));
+}
+
+const DURATION_UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
+
+/** A Prometheus duration (`30s`, `1m30s`) in milliseconds. */
+export function parseDuration(duration: string): number {
+  const parts = [...duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== duration) throw new Error(`not a Prometheus duration: ${duration}`);
+  return parts.reduce((ms, [, n, unit]) => ms + Number(n) * (DURATION_UNIT_MS[unit ?? ''] ?? 0), 0);
 }
 
 export function matchesSelector(selector: LabelSelector, labels: Labels): boolean {
