@@ -41,9 +41,21 @@ export class ServiceProcess {
 
   /** `entry` is relative to dist/, e.g. `apps/orders/src/main`. */
   static start(entry: string, env: Record<string, string>, port: number, args: string[] = []): ServiceProcess {
-    const child = spawn(process.execPath, ['--enable-source-maps', path.join(repoRoot, 'dist', `${entry}.js`), ...args], {
+    return ServiceProcess.spawn(
+      ['--enable-source-maps', path.join(repoRoot, 'dist', `${entry}.js`), ...args],
+      { LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+      port,
+    );
+  }
+
+  /**
+   * Runs this Node with exactly `nodeArgs` (e.g. a container's command line mapped onto dist/)
+   * from the repository root, with `env` and PATH only; `port` is where it serves, if it does.
+   */
+  static spawn(nodeArgs: string[], env: Record<string, string>, port: number): ServiceProcess {
+    const child = spawn(process.execPath, nodeArgs, {
       cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+      env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new ServiceProcess(child, port);
