@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cache, createRedis } from '@keelson/cache';
 import { createEvent, createKafka, DLQ_HEADERS, headersToStrings, type EventEnvelope } from '@keelson/messaging';
-import { freePort, localPostgresConfig, localStack, ServiceProcess, waitFor } from '@keelson/testing';
+import { freePort, localStack, ServiceProcess, waitFor } from '@keelson/testing';
 import type { Kafka, Producer } from 'kafkajs';
 import { Client } from 'pg';
 
@@ -15,22 +15,11 @@ describe('cache-invalidator', () => {
     'invalidator-it',
   );
   const orderCache = new Cache(redis, { name: 'orders:order', ttlSeconds: 300 });
-  const pg = new Client({ ...pgConfig(), application_name: 'invalidator-it' });
+  const pg = new Client({ ...localStack.postgres, application_name: 'invalidator-it' });
   let kafka: Kafka;
   let producer: Producer;
   let invalidator: ServiceProcess;
   let orders: ServiceProcess;
-
-  function pgConfig() {
-    const c = localPostgresConfig();
-    return {
-      host: c.DATABASE_HOST,
-      port: c.DATABASE_PORT,
-      user: c.DATABASE_USER,
-      password: c.DATABASE_PASSWORD,
-      database: c.DATABASE_NAME,
-    };
-  }
 
   const startInvalidator = async () =>
     ServiceProcess.start(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { freePort, localPostgresConfig, localStack, ServiceProcess, waitFor } from '@keelson/testing';
+import { freePort, localStack, ServiceProcess, waitFor } from '@keelson/testing';
 import Redis from 'ioredis';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Client } from 'pg';
@@ -40,7 +40,7 @@ describe('replay on the platform', () => {
   const run = randomUUID().slice(0, 8);
   const invalidatorGroup = `e2e-replay-invalidator-${run}`;
   const subscriber = new Redis({ host: localStack.redis.host, port: localStack.redis.port, lazyConnect: true });
-  const pg = new Client({ ...pgConfig(), application_name: 'replay-e2e' });
+  const pg = new Client({ ...localStack.postgres, application_name: 'replay-e2e' });
   const kafka = new Kafka({ clientId: 'replay-e2e', brokers: [...localStack.kafka.brokers], logLevel: logLevel.NOTHING });
   let admin: Admin;
   let orders: ServiceProcess;
@@ -48,17 +48,6 @@ describe('replay on the platform', () => {
   let replay: ServiceProcess;
   /** Evictions broadcast on `cache:invalidations`, by the id evicted. */
   const evictions = new Map<string, number>();
-
-  function pgConfig() {
-    const c = localPostgresConfig();
-    return {
-      host: c.DATABASE_HOST,
-      port: c.DATABASE_PORT,
-      user: c.DATABASE_USER,
-      password: c.DATABASE_PASSWORD,
-      database: c.DATABASE_NAME,
-    };
-  }
 
   async function call<T = Record<string, unknown>>(base: string, path: string, body?: unknown): Promise<Answer<T>> {
     const response = await fetch(`${base}${path}`, {
