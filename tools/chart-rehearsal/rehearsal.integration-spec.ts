@@ -113,7 +113,7 @@ const podIP =
   Object.values(networkInterfaces())
     .flat()
     .find((a) => a?.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
-const LOOPBACK = /\b(127\.\d+\.\d+\.\d+|localhost|\[::1\])\b(?::(\d+))?/g;
+const LOOPBACK = /(?<![\w.-])(127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::(\d+))?(?![\w.-])/g;
 
 const chart = RenderedChart.parse(helmTemplate(findHelm(repoRoot, process.env), chartDir, release, namespace, [valuesFile]), namespace);
 
@@ -502,6 +502,18 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
     return { pod, address, url: `${endpoint.scheme ?? 'http'}://${address}${endpoint.path ?? '/metrics'}` };
   }
 
+  /** Fails at once, and says why, when the Prometheus is down or reads target and rule files from another folder. */
+  async function expectPrometheusReadsOurFiles(): Promise<void> {
+    if (!(await prometheus.ready()))
+      throw new Error(`no Prometheus at ${prometheus.url}: tools/stack/stack.sh up prometheus, or set KEELSON_PROMETHEUS_URL`);
+    const { data } = (await (await fetch(`${prometheus.url}/api/v1/status/config`)).json()) as { data: { yaml: string } };
+    for (const folder of ['targets', 'rules'].map((f) => path.join(prometheus.dir, f)))
+      if (!data.yaml.includes(folder))
+        throw new Error(
+          `the Prometheus at ${prometheus.url} does not read ${folder}: set KEELSON_STACK_DIR to the stack folder it was started with`,
+        );
+  }
+
   /** Prometheus 2.42's Accept header, so the service answers the format it would. */
   const SCRAPE_ACCEPT =
     'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -538,8 +550,7 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
   });
 
   it('Prometheus stores each pod’s series under its service label, scraped as the operator configures it', async () => {
-    if (!(await prometheus.ready()))
-      throw new Error(`no Prometheus at ${prometheus.url}: see LocalPrometheus (KEELSON_PROMETHEUS_URL, KEELSON_STACK_DIR)`);
+    await expectPrometheusReadsOurFiles();
     const targets = await Promise.all(
       serviceMonitorEndpoints.map(async ({ monitor, endpoint, service }, i) => {
         const { pod, address, url } = scrapeTarget(monitor, endpoint, service);
@@ -565,6 +576,7 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
   }, 120_000);
 
   it('Prometheus loads every PrometheusRule and evaluates each rule without error', async () => {
+    await expectPrometheusReadsOurFiles();
     const rules = chart.prometheusRules;
     expect(rules.length).toBeGreaterThan(0);
     // promtool first, so a file Prometheus would reject never reaches the shared Prometheus's rule folder.
