@@ -25,8 +25,9 @@
 // this Node, mapped from the image's `node dist/apps/<service>/src/main.js`.
 //
 // Environment: KEELSON_CHART_DIR (default <repo>/charts/keelson), KEELSON_REHEARSAL_VALUES
-// (default tools/chart-rehearsal/rehearsal-values.yaml), HELM (else <repo>/.tools/bin/helm,
-// else PATH), and the Prometheus of LocalPrometheus (KEELSON_STACK_DIR, KEELSON_PROMETHEUS_URL).
+// (default tools/chart-rehearsal/rehearsal-values.yaml; several as a.yaml:b.yaml, later ones
+// win), HELM (else <repo>/.tools/bin/helm, else PATH), and the Prometheus of LocalPrometheus
+// (KEELSON_STACK_DIR, KEELSON_PROMETHEUS_URL).
 // The rehearsal's pods use the shared stack as extra replicas would: the same consumer groups,
 // outbox and caches. Not rehearsed: NetworkPolicies, security contexts (read-only root, non-root
 // user), resources, autoscalers, PDBs, the image itself.
@@ -106,7 +107,11 @@ const run = randomUUID().slice(0, 8);
 const release = 'keelson';
 const namespace = `chart-rehearsal-${run}`;
 const chartDir = path.resolve(process.env.KEELSON_CHART_DIR ?? path.join(repoRoot, 'charts/keelson'));
-const valuesFile = path.resolve(process.env.KEELSON_REHEARSAL_VALUES ?? path.join(__dirname, 'rehearsal-values.yaml'));
+/** Values files, later ones winning (`helm --values` order); several separated by the path delimiter. */
+const valuesFiles = (process.env.KEELSON_REHEARSAL_VALUES ?? path.join(__dirname, 'rehearsal-values.yaml'))
+  .split(path.delimiter)
+  .filter(Boolean)
+  .map((file) => path.resolve(file));
 const distDir = path.join(repoRoot, 'dist');
 /** The pod's address as the kubelet and Prometheus reach it: not loopback when the machine has another address. */
 const podIP =
@@ -115,7 +120,7 @@ const podIP =
     .find((a) => a?.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
 const LOOPBACK = /(?<![\w.-])(127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::(\d+))?(?![\w.-])/g;
 
-const chart = RenderedChart.parse(helmTemplate(findHelm(repoRoot, process.env), chartDir, release, namespace, [valuesFile]), namespace);
+const chart = RenderedChart.parse(helmTemplate(findHelm(repoRoot, process.env), chartDir, release, namespace, valuesFiles), namespace);
 
 /** One replica of a rendered workload (a Deployment's pod or a hook Job's), run here. */
 interface Pod {
@@ -342,7 +347,7 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
       }
     }
     console.info(
-      `rehearsal ${namespace}: ${chartDir}, values ${valuesFile}, pod IP ${podIP}\n` +
+      `rehearsal ${namespace}: ${chartDir}, values ${valuesFiles.join(', ')}, pod IP ${podIP}\n` +
         [...jobPods, ...pods.values()]
           .map((p) => `${p.owner}: ${p.rewrites.map((r) => `${r.variable} ${r.from} → ${r.to}`).join('; ') || 'no rewrites'}`)
           .join('\n'),
