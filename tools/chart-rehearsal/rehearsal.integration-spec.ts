@@ -20,9 +20,10 @@
 // - the downward API: pod name `<deployment>-rehearsal-<run>`, namespace `chart-rehearsal-<run>`,
 //   pod and host IP this machine's first non-loopback IPv4 address (127.0.0.1 without one),
 //   node name this host's name.
-// Everything else is exactly as rendered (ConfigMaps, Secrets via secretKeyRef, `$(VAR)`).
-// The processes are this repository's dist/ build (`node tools/dev/build.mjs` first) run by
-// this Node, mapped from the image's `node dist/apps/<service>/src/main.js`.
+// Everything else is exactly as rendered (ConfigMaps, Secrets via secretKeyRef, `$(VAR)`); the
+// processes get PATH besides, as the image has its own. They are this repository's dist/ build
+// (`node tools/dev/build.mjs` first) run by this Node from the repository root, mapped from the
+// image's `node dist/apps/<service>/src/main.js` in its working directory.
 //
 // Environment: KEELSON_CHART_DIR (default <repo>/charts/keelson), KEELSON_REHEARSAL_VALUES
 // (default tools/chart-rehearsal/rehearsal-values.yaml; several as a.yaml:b.yaml, later ones
@@ -32,10 +33,10 @@
 // outbox and caches. Not rehearsed: NetworkPolicies, security contexts (read-only root, non-root
 // user), resources, autoscalers, PDBs, the image itself.
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
