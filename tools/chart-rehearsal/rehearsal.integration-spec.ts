@@ -20,21 +20,23 @@
 // - the downward API: pod name `<deployment>-rehearsal-<run>`, namespace `chart-rehearsal-<run>`,
 //   pod and host IP this machine's first non-loopback IPv4 address (127.0.0.1 without one),
 //   node name this host's name.
-// Everything else is exactly as rendered (ConfigMaps, Secrets via secretKeyRef, `$(VAR)`).
-// The processes are this repository's dist/ build (`node tools/dev/build.mjs` first) run by
-// this Node, mapped from the image's `node dist/apps/<service>/src/main.js`.
+// Everything else is exactly as rendered (ConfigMaps, Secrets via secretKeyRef, `$(VAR)`); the
+// processes get PATH besides, as the image has its own. They are this repository's dist/ build
+// (`node tools/dev/build.mjs` first) run by this Node from the repository root, mapped from the
+// image's `node dist/apps/<service>/src/main.js` in its working directory.
 //
 // Environment: KEELSON_CHART_DIR (default <repo>/charts/keelson), KEELSON_REHEARSAL_VALUES
-// (default tools/chart-rehearsal/rehearsal-values.yaml), HELM (else <repo>/.tools/bin/helm,
-// else PATH), and the Prometheus of LocalPrometheus (KEELSON_STACK_DIR, KEELSON_PROMETHEUS_URL).
+// (default tools/chart-rehearsal/rehearsal-values.yaml; several as a.yaml:b.yaml, later ones
+// win), HELM (else <repo>/.tools/bin/helm, else PATH), and the Prometheus of LocalPrometheus
+// (KEELSON_STACK_DIR, KEELSON_PROMETHEUS_URL).
 // The rehearsal's pods use the shared stack as extra replicas would: the same consumer groups,
 // outbox and caches. Not rehearsed: NetworkPolicies, security contexts (read-only root, non-root
 // user), resources, autoscalers, PDBs, the image itself.
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -106,16 +108,20 @@ const run = randomUUID().slice(0, 8);
 const release = 'keelson';
 const namespace = `chart-rehearsal-${run}`;
 const chartDir = path.resolve(process.env.KEELSON_CHART_DIR ?? path.join(repoRoot, 'charts/keelson'));
-const valuesFile = path.resolve(process.env.KEELSON_REHEARSAL_VALUES ?? path.join(__dirname, 'rehearsal-values.yaml'));
+/** Values files, later ones winning (`helm --values` order); several separated by the path delimiter. */
+const valuesFiles = (process.env.KEELSON_REHEARSAL_VALUES ?? path.join(__dirname, 'rehearsal-values.yaml'))
+  .split(path.delimiter)
+  .filter(Boolean)
+  .map((file) => path.resolve(file));
 const distDir = path.join(repoRoot, 'dist');
 /** The pod's address as the kubelet and Prometheus reach it: not loopback when the machine has another address. */
 const podIP =
   Object.values(networkInterfaces())
     .flat()
     .find((a) => a?.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
-const LOOPBACK = /\b(127\.\d+\.\d+\.\d+|localhost|\[::1\])\b(?::(\d+))?/g;
+const LOOPBACK = /(?<![\w.-])(127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::(\d+))?(?![\w.-])/g;
 
-const chart = RenderedChart.parse(helmTemplate(findHelm(repoRoot, process.env), chartDir, release, namespace, [valuesFile]), namespace);
+const chart = RenderedChart.parse(helmTemplate(findHelm(repoRoot, process.env), chartDir, release, namespace, valuesFiles), namespace);
 
 /** One replica of a rendered workload (a Deployment's pod or a hook Job's), run here. */
 interface Pod {
@@ -342,7 +348,7 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
       }
     }
     console.info(
-      `rehearsal ${namespace}: ${chartDir}, values ${valuesFile}, pod IP ${podIP}\n` +
+      `rehearsal ${namespace}: ${chartDir}, values ${valuesFiles.join(', ')}, pod IP ${podIP}\n` +
         [...jobPods, ...pods.values()]
           .map((p) => `${p.owner}: ${p.rewrites.map((r) => `${r.variable} ${r.from} → ${r.to}`).join('; ') || 'no rewrites'}`)
           .join('\n'),
@@ -502,6 +508,18 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
     return { pod, address, url: `${endpoint.scheme ?? 'http'}://${address}${endpoint.path ?? '/metrics'}` };
   }
 
+  /** Fails at once, and says why, when the Prometheus is down or reads target and rule files from another folder. */
+  async function expectPrometheusReadsOurFiles(): Promise<void> {
+    if (!(await prometheus.ready()))
+      throw new Error(`no Prometheus at ${prometheus.url}: tools/stack/stack.sh up prometheus, or set KEELSON_PROMETHEUS_URL`);
+    const { data } = (await (await fetch(`${prometheus.url}/api/v1/status/config`)).json()) as { data: { yaml: string } };
+    for (const folder of ['targets', 'rules'].map((f) => path.join(prometheus.dir, f)))
+      if (!data.yaml.includes(folder))
+        throw new Error(
+          `the Prometheus at ${prometheus.url} does not read ${folder}: set KEELSON_STACK_DIR to the stack folder it was started with`,
+        );
+  }
+
   /** Prometheus 2.42's Accept header, so the service answers the format it would. */
   const SCRAPE_ACCEPT =
     'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -538,8 +556,7 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
   });
 
   it('Prometheus stores each pod’s series under its service label, scraped as the operator configures it', async () => {
-    if (!(await prometheus.ready()))
-      throw new Error(`no Prometheus at ${prometheus.url}: see LocalPrometheus (KEELSON_PROMETHEUS_URL, KEELSON_STACK_DIR)`);
+    await expectPrometheusReadsOurFiles();
     const targets = await Promise.all(
       serviceMonitorEndpoints.map(async ({ monitor, endpoint, service }, i) => {
         const { pod, address, url } = scrapeTarget(monitor, endpoint, service);
@@ -565,6 +582,7 @@ describe(`chart rehearsal: ${path.relative(repoRoot, chartDir) || chartDir} rend
   }, 120_000);
 
   it('Prometheus loads every PrometheusRule and evaluates each rule without error', async () => {
+    await expectPrometheusReadsOurFiles();
     const rules = chart.prometheusRules;
     expect(rules.length).toBeGreaterThan(0);
     // promtool first, so a file Prometheus would reject never reaches the shared Prometheus's rule folder.
