@@ -42,13 +42,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError, loadConfig } from '@keelson/config';
 import { freePort, LocalPrometheus, repoRoot, ServiceProcess, SERVICES, waitFor, type ServiceName } from '@keelson/testing';
-import type { z } from 'zod';
-import { configSchema as authConfig } from '../../apps/auth/src/config';
-import { configSchema as benchmarkConfig } from '../../apps/benchmark/src/config';
-import { configSchema as cacheInvalidatorConfig } from '../../apps/cache-invalidator/src/config';
-import { configSchema as gatewayConfig } from '../../apps/gateway/src/config';
-import { configSchema as ordersConfig } from '../../apps/orders/src/config';
-import { configSchema as replayConfig } from '../../apps/replay/src/config';
+import { CONFIG_SCHEMAS } from '../chart/service-configs';
 import {
   containerPortOf,
   findHelm,
@@ -89,15 +83,6 @@ async function accepts(host: string, port: number): Promise<boolean> {
   }
 }
 
-/** What each service reads from its environment (apps/<service>/src/config.ts). */
-const CONFIG_SCHEMAS: Record<ServiceName, z.ZodObject> = {
-  gateway: gatewayConfig,
-  auth: authConfig,
-  orders: ordersConfig,
-  replay: replayConfig,
-  'cache-invalidator': cacheInvalidatorConfig,
-  benchmark: benchmarkConfig,
-};
 /** Read by Node itself, not by a service's config. */
 const NODE_RUNTIME_VARIABLES = new Set(['NODE_OPTIONS', 'NODE_ENV', 'NODE_EXTRA_CA_CERTS', 'TZ', 'UV_THREADPOOL_SIZE']);
 const KNOWN_TO_SOME_SERVICE = new Set(Object.values(CONFIG_SCHEMAS).flatMap((schema) => Object.keys(schema.shape)));

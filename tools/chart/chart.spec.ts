@@ -8,12 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '@keelson/config';
 import { parse, parseAllDocuments } from 'yaml';
-import { configSchema as authConfig } from '../../apps/auth/src/config';
-import { configSchema as benchmarkConfig } from '../../apps/benchmark/src/config';
 import { configSchema as cacheInvalidatorConfig } from '../../apps/cache-invalidator/src/config';
-import { configSchema as gatewayConfig } from '../../apps/gateway/src/config';
-import { configSchema as ordersConfig } from '../../apps/orders/src/config';
-import { configSchema as replayConfig } from '../../apps/replay/src/config';
+import { CONFIG_SCHEMAS } from './service-configs';
 
 const root = path.resolve(__dirname, '../..');
 const chartDir = path.join(root, 'charts/keelson');
@@ -21,14 +17,6 @@ const RELEASE = 'keelson';
 const NAMESPACE = 'keelson';
 const SERVICES = ['gateway', 'auth', 'orders', 'replay', 'cache-invalidator', 'benchmark'] as const;
 type ServiceName = (typeof SERVICES)[number];
-const CONFIG_SCHEMAS = {
-  gateway: gatewayConfig,
-  auth: authConfig,
-  orders: ordersConfig,
-  replay: replayConfig,
-  'cache-invalidator': cacheInvalidatorConfig,
-  benchmark: benchmarkConfig,
-} as const;
 const STANDARD_LABELS = [
   'app.kubernetes.io/name',
   'app.kubernetes.io/instance',
