@@ -76,8 +76,8 @@ describe('orders service API', () => {
         return Promise.resolve();
       },
     });
-    for (const { partition, offset } of startOffsets.get(topic) ?? []) consumer.seek({ topic, partition, offset });
     try {
+      for (const { partition, offset } of startOffsets.get(topic) ?? []) consumer.seek({ topic, partition, offset });
       return await waitFor(`events on ${topic}`, () => Promise.resolve(predicate(events) ? events : undefined), { timeoutMs });
     } finally {
       await consumer.disconnect();
