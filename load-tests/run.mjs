@@ -273,12 +273,17 @@ const deadline = setTimeout(
   },
   (plannedSeconds + GRACE_SECONDS) * 1_000,
 );
-const [code] = await once(child, 'exit');
+// Ctrl-C or a stopped CI job: stop Artillery with us.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+const [exitCode, signal] = await once(child, 'exit');
+const code = exitCode ?? 1;
 clearTimeout(deadline);
 log.end();
 const finishedAt = new Date().toISOString();
 
-if (!existsSync(reportPath)) fail(`Artillery exited with ${code} and wrote no report (see ${path.join(runDir, 'artillery.log')})`);
+if (!existsSync(reportPath)) {
+  fail(`Artillery exited with ${exitCode ?? signal} and wrote no report (see ${path.relative(root, path.join(runDir, 'artillery.log'))})`);
+}
 const report = JSON.parse(readFileSync(reportPath, 'utf8'));
 if (checks.length < conditions.length) {
   checks.push({ check: `Artillery evaluated ${checks.length} of ${conditions.length} ensure conditions`, ok: false, from: 'run.mjs' });
