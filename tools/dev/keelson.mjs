@@ -100,7 +100,11 @@ async function test() {
   // shellcheck; offline once tools/k8s/tools.sh has installed the pinned tools into .tools/bin.
   await check('kubernetes checks', async () => (await run('bash', ['tools/k8s/check.sh'])) === 0);
   await check('stack up', async () => (await run('bash', ['tools/stack/stack.sh', 'up'])) === 0);
-  await check('integration tests', async () => (results.integration = await jest('integration', ['--runInBand'])).code === 0);
+  // --forceExit: after the last suite a handle (not yet found) keeps Jest alive; results are written first.
+  await check(
+    'integration tests',
+    async () => (results.integration = await jest('integration', ['--runInBand', '--forceExit'])).code === 0,
+  );
 
   const passed = Object.values(results).reduce((n, r) => n + r.passed, 0);
   const failedTests = Object.values(results).reduce((n, r) => n + r.failed, 0);
