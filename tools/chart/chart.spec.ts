@@ -78,6 +78,7 @@ interface PodTemplate {
   spec: {
     serviceAccountName?: string;
     automountServiceAccountToken?: boolean;
+    enableServiceLinks?: boolean;
     securityContext?: SecurityContext;
     terminationGracePeriodSeconds?: number;
     topologySpreadConstraints?: { topologyKey: string; labelSelector: { matchLabels: Labels } }[];
@@ -437,6 +438,17 @@ describe.each([
         expect(tmpMount && emptyDirs.has(tmpMount.name)).toBe(true);
       }
     }
+  });
+
+  it('turns service links off in every pod: the environment is the chart’s, not every Service’s *_SERVICE_HOST', () => {
+    const workloads = [...ofKind(manifests(), 'Deployment'), ...ofKind(manifests(), 'Job')];
+    expect(workloads.length).toBeGreaterThan(SERVICES.length);
+    for (const workload of workloads)
+      expect([workload.kind, workload.metadata.name, workload.spec.template.spec.enableServiceLinks]).toEqual([
+        workload.kind,
+        workload.metadata.name,
+        false,
+      ]);
   });
 
   it('gives the kubelet more time than the service takes to drain and stop', () => {
