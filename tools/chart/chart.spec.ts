@@ -91,7 +91,7 @@ interface Deployment extends Manifest {
   spec: { replicas?: number; selector: { matchLabels: Labels }; template: PodTemplate };
 }
 interface Job extends Manifest {
-  spec: { template: PodTemplate };
+  spec: { template: PodTemplate; ttlSecondsAfterFinished?: number };
 }
 interface Service extends Manifest {
   spec: { selector: Labels; ports: { name: string; port: number; targetPort: string | number }[] };
@@ -544,7 +544,7 @@ describe.each([
       const job = named(manifests(), 'Job', resourceName(`${service}-migrate`));
       const annotations = job.metadata.annotations ?? {};
       expect(annotations['helm.sh/hook']?.split(',').sort()).toEqual(['pre-install', 'pre-upgrade']);
-      expect(annotations['helm.sh/hook-delete-policy']).toContain('before-hook-creation');
+      expect(annotations['helm.sh/hook-delete-policy']?.split(',').sort()).toEqual(['before-hook-creation', 'hook-succeeded']);
       const container = mainContainer(job);
       expect(container.command).toEqual(['node', `dist/apps/${service}/src/main.js`, 'migrate']);
       // Hooks run before the release's own resources exist: everything the Job uses is a hook too, created first.
@@ -866,6 +866,39 @@ describe('checksum/config', () => {
     expect(b.orders).not.toBe(a.orders);
     expect(existing.orders).not.toBe(a.orders);
     expect(b.gateway).toBe(a.gateway); // the gateway has no database
+  });
+});
+
+describe('migration hooks', () => {
+  // With a stored password, so that the hook Secret is rendered too.
+  const manifests = () => render({ values: { default: { postgresql: { password: 'pg-secret' } } } });
+  const hooks = () => manifests().filter(isHook);
+
+  it('deletes every hook resource before the next attempt and after success, never right after a failure', () => {
+    expect([...new Set(hooks().map((m) => m.kind))].sort()).toEqual(['ConfigMap', 'Job', 'Secret', 'ServiceAccount']);
+    for (const hook of hooks())
+      expect([hook.kind, hook.metadata.name, hook.metadata.annotations?.['helm.sh/hook-delete-policy']?.split(',').sort()]).toEqual([
+        hook.kind,
+        hook.metadata.name,
+        ['before-hook-creation', 'hook-succeeded'],
+      ]);
+  });
+
+  it('lets Kubernetes remove a failed Job an hour after it finished, or after migration.ttlSecondsAfterFinished', () => {
+    const jobs = ofKind(manifests(), 'Job');
+    expect(jobs.length).toBeGreaterThan(0);
+    for (const job of jobs) expect([job.metadata.name, job.spec.ttlSecondsAfterFinished]).toEqual([job.metadata.name, 3600]);
+    const overridden = render({ values: { default: { migration: { ttlSecondsAfterFinished: 86400 } } } });
+    for (const job of ofKind(overridden, 'Job')) expect(job.spec.ttlSecondsAfterFinished).toBe(86400);
+  });
+
+  it('has no delete-policy value to get wrong, and refuses a TTL too short to read the failure', () => {
+    expect(renderError({ values: { default: { migration: { hookDeletePolicy: 'hook-failed' } } } })).toContain(
+      "additional properties 'hookDeletePolicy' not allowed",
+    );
+    expect(renderError({ values: { default: { migration: { ttlSecondsAfterFinished: 0 } } } })).toContain(
+      '/default/migration/ttlSecondsAfterFinished',
+    );
   });
 });
 
