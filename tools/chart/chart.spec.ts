@@ -745,6 +745,7 @@ describe('values', () => {
     ['a password in env', { default: { env: { DATABASE_PASSWORD: 'x' } } }, "invalid propertyName 'DATABASE_PASSWORD'"],
     ['a Kafka broker without a port', { default: { kafka: { brokers: ['kafka'] } } }, '/default/kafka/brokers/0'],
     ['a pull policy Kubernetes does not know', { image: { pullPolicy: 'Sometimes' } }, '/image/pullPolicy'],
+    ['a secret revision that is neither a string nor a number', { default: { secretRevision: true } }, '/default/secretRevision'],
   ])('rejects %s', (_name, values, message) => {
     const error = renderError({ values });
     expect(error).toContain("values don't meet the specifications of the schema");
@@ -899,6 +900,41 @@ describe('migration hooks', () => {
     expect(renderError({ values: { default: { migration: { ttlSecondsAfterFinished: 0 } } } })).toContain(
       '/default/migration/ttlSecondsAfterFinished',
     );
+  });
+});
+
+describe('secretRevision', () => {
+  const podAnnotations = (input: RenderInput) =>
+    Object.fromEntries(SERVICES.map((s) => [s, deploymentOf(render(input), s).spec.template.metadata.annotations ?? {}])) as Record<
+      ServiceName,
+      Labels
+    >;
+  // all-features takes every password from an existingSecret: nothing the chart renders changes when one is rotated.
+  const withRevision = (revision: string | number, services?: object) =>
+    podAnnotations({ files: [ALL_FEATURES], values: { default: { secretRevision: revision }, services } });
+
+  it('is not on the pods unless set', () => {
+    for (const annotations of Object.values(podAnnotations({ files: [ALL_FEATURES] })))
+      expect(annotations['keelson/secret-revision']).toBeUndefined();
+  });
+
+  it('rolls every Deployment when it changes, the config checksum staying as it was', () => {
+    const before = withRevision('2025-06-01');
+    const after = withRevision('2025-07-01');
+    for (const service of SERVICES) {
+      expect([service, before[service]['keelson/secret-revision'], after[service]['keelson/secret-revision']]).toEqual([
+        service,
+        '2025-06-01',
+        '2025-07-01',
+      ]);
+      expect(after[service]['checksum/config']).toBe(before[service]['checksum/config']);
+    }
+  });
+
+  it('takes a number (`--set default.secretRevision=7`) and a per-service value', () => {
+    const annotations = withRevision(7, { replay: { secretRevision: 'replay-1' } });
+    expect(annotations.orders['keelson/secret-revision']).toBe('7');
+    expect(annotations.replay['keelson/secret-revision']).toBe('replay-1');
   });
 });
 
