@@ -39,6 +39,8 @@ export const configSchema = baseConfigSchema(8080)
     RATE_LIMIT_WINDOW_SECONDS: positive(60),
     RATE_LIMIT_PER_CLIENT: positive(60_000),
     RATE_LIMIT_PER_IP: positive(120_000),
+    /** Most places one replica reserves ahead on a busy key, taken without Redis (at most 1% of the key's limit; 0 = none). */
+    RATE_LIMIT_MAX_LEASE: z.coerce.number().int().min(0).max(10_000).default(100),
     UPSTREAM_TIMEOUT_MS: positive(5_000),
     UPSTREAM_MAX_CONCURRENT: positive(512),
     UPSTREAM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(5).default(2),

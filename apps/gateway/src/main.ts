@@ -33,6 +33,7 @@ void runService({
         windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
         perClient: config.RATE_LIMIT_PER_CLIENT,
         perIp: config.RATE_LIMIT_PER_IP,
+        maxLease: config.RATE_LIMIT_MAX_LEASE,
       },
       resilience: {
         timeoutMs: config.UPSTREAM_TIMEOUT_MS,

@@ -76,4 +76,41 @@ describe('EdgeRateLimits', () => {
       [false, 0],
     ]);
   });
+
+  it('reserves places ahead on a busy key, so most checks need no Redis, and replicas sharing the budget allow exactly the limit', async () => {
+    // A limit of 1,000 reserves 10 places ahead (1%).
+    const settings = { keyPrefix: `${prefix}:c`, windowSeconds: 60, perClient: 1_000, perIp: 1_000 };
+    const replicas = [new EdgeRateLimits(redis, settings), new EdgeRateLimits(redis, settings)];
+
+    const seen: { replica: number; allowed: boolean; remaining: number }[] = [];
+    for (let i = 0; i < 1_100; i++) {
+      const replica = i % 2;
+      const decision = await replicas[replica]!.client('busy');
+      seen.push({ replica, allowed: decision.allowed, remaining: decision.remaining });
+    }
+
+    expect(seen.filter((d) => d.allowed)).toHaveLength(1_000);
+    // Each replica's remaining budget only goes down, one place at a time within its reservations.
+    for (const replica of [0, 1]) {
+      const remaining = seen.filter((d) => d.replica === replica && d.allowed).map((d) => d.remaining);
+      expect(remaining.every((value, i) => i === 0 || value < remaining[i - 1]!)).toBe(true);
+    }
+    const allowedRemaining = seen.filter((d) => d.allowed).map((d) => d.remaining);
+    expect(new Set(allowedRemaining).size).toBe(1_000); // no place handed out twice
+    const evals = (await sentSoFar()).filter((args) => args.some((arg) => arg.includes(`${prefix}:c:`)));
+    // 1,000 allowed checks need one consume per 11; the 100 refused ones each ask Redis again.
+    expect(evals.length).toBeLessThanOrEqual(1_000 / 11 + 1 + 100);
+  });
+
+  it('never uses a reservation after its window has ended', async () => {
+    const sut = new EdgeRateLimits(redis, { keyPrefix: `${prefix}:d`, windowSeconds: 1, perClient: 200, perIp: 200 });
+    const key = `${prefix}:d:client:windowed`;
+
+    expect((await sut.client('windowed')).remaining).toBe(199); // and places 2–3 reserved
+    expect(Number(await redis.get(key))).toBe(3);
+    await waitFor('the window to end', async () => ((await redis.exists(key)) === 0 ? true : undefined));
+
+    // A fresh window: this is its first request, not the old window's second.
+    expect((await sut.client('windowed')).remaining).toBe(199);
+  });
 });
