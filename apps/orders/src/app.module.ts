@@ -23,7 +23,11 @@ export class AppModule {
           relay: config.OUTBOX_RELAY_ENABLED,
           pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
         }),
-        OrdersDomainModule.forRoot({ cacheTtlSeconds: config.CACHE_TTL_SECONDS, cacheHotKeySampleRate: config.CACHE_HOT_KEY_SAMPLE_RATE }),
+        OrdersDomainModule.forRoot({
+          cacheTtlSeconds: config.CACHE_TTL_SECONDS,
+          cacheHotKeySampleRate: config.CACHE_HOT_KEY_SAMPLE_RATE,
+          cacheL1: config.CACHE_L1_MAX_ENTRIES > 0 ? { maxEntries: config.CACHE_L1_MAX_ENTRIES, ttlMs: config.CACHE_L1_TTL_MS } : undefined,
+        }),
       ],
     };
   }

@@ -388,13 +388,36 @@ describe('orders service API', () => {
   it('serves a cached order and never the state before a transition', async () => {
     const orderId = (await newOrder(await newCustomer(), await newProduct())).body.id;
     expect((await api('GET', `/orders/${orderId}`)).body).toMatchObject({ status: 'pending' });
-    expect((await api('GET', `/orders/${orderId}`)).body).toMatchObject({ status: 'pending' }); // from Redis
+    expect((await api('GET', `/orders/${orderId}`)).body).toMatchObject({ status: 'pending' }); // from the in-process copy
     await api('POST', `/orders/${orderId}/confirm`);
     const after = await api('GET', `/orders/${orderId}`);
     expect(after.body).toMatchObject({ status: 'confirmed', version: 2 });
     expect(after.headers.get('etag')).toBe('"2"');
     const metrics = await (await fetch(`${sut.url}/metrics`)).text();
-    expect(metrics).toMatch(/cache_lookups_total\{cache="orders:order",result="hit",service="orders"\} [1-9]/);
+    expect(metrics).toMatch(/cache_lookups_total\{cache="orders:order",result="l1_hit",service="orders"\} [1-9]/);
+  });
+
+  it('never serves an order from another replica’s in-process copy after a transition committed here', async () => {
+    const other = ServiceProcess.start('apps/orders/src/main', { OUTBOX_RELAY_ENABLED: 'false' }, await freePort());
+    try {
+      await other.ready();
+      const orderId = (await newOrder(await newCustomer(), await newProduct())).body.id;
+      const read = async () => (await (await fetch(`${other.url}/api/v1/orders/${orderId}`)).json()) as { status: string; version: number };
+      expect(await read()).toMatchObject({ status: 'pending', version: 1 });
+      expect(await read()).toMatchObject({ status: 'pending', version: 1 }); // the other replica's L1 holds it now
+
+      for (const [action, status, version] of [
+        ['confirm', 'confirmed', 2],
+        ['cancel', 'cancelled', 3],
+      ] as const) {
+        expect((await api('POST', `/orders/${orderId}/${action}`)).status).toBe(200);
+        expect(await read()).toMatchObject({ status, version });
+      }
+      const metrics = await (await fetch(`${other.url}/metrics`)).text();
+      expect(metrics).toMatch(/cache_lookups_total\{cache="orders:order",result="l1_hit",service="orders"\} [1-9]/);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('accepts orders while Kafka is down and publishes every event once it is back', async () => {

@@ -38,6 +38,8 @@ export interface OrdersDomainOptions {
   cacheTtlSeconds: number;
   /** Share of cached reads counted for the hot-key ranking (0 = off). */
   cacheHotKeySampleRate: number;
+  /** An in-process copy in front of Redis for both read caches; none when undefined. */
+  cacheL1?: { maxEntries: number; ttlMs: number };
 }
 
 /** Customers, products, orders, payments and invoices: REST under /api/v1, writes through the outbox. */
@@ -54,7 +56,7 @@ export class OrdersDomainModule {
         OrderPlacement,
         PaymentsService,
         InvoicesService,
-        ...readCacheProviders(options.cacheTtlSeconds, options.cacheHotKeySampleRate),
+        ...readCacheProviders(options),
         {
           provide: IdempotencyStore,
           useFactory: (dataSource: DataSource) => new IdempotencyStore(dataSource, ORDERS_SCHEMA),
