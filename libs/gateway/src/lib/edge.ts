@@ -206,13 +206,13 @@ async function forward(upstream: Upstream, request: FastifyRequest, reply: Fasti
   if (request.headers.host) headers['x-forwarded-host'] = request.headers.host;
   injectTraceContext(headers, outgoingTraceContext(request.headers));
 
-  const gone = new AbortController();
+  const abort = new AbortController();
   // The response's close before it finished means the client went away (the request's close only means its body was read).
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) gone.abort();
+    if (!reply.raw.writableFinished) abort.abort();
   });
   try {
-    const answer = await upstream.call({ method: request.method, path: request.url, headers, body, signal: gone.signal });
+    const answer = await upstream.call({ method: request.method, path: request.url, headers, body, abort });
     for (const [name, value] of Object.entries(answer.headers)) {
       if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) void reply.header(name, value);
     }
