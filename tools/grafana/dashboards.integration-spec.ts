@@ -168,6 +168,13 @@ describe('dashboard queries against Prometheus', () => {
       await expectStatus(gateway('GET', `/api/v1/orders/${order.id}`, { token }), 200);
       await expectStatus(gateway('GET', `/api/v1/customers/${customer.id}`, { token }), 200);
     }
+    // The reads are ranked hot once orders has sent its counts (every 250 ms).
+    await waitFor('the order to be ranked hot', async () => {
+      const stats = (await (await fetch(`${service('cache-invalidator').url}/api/v1/cache/stats`)).json()) as {
+        hotKeys: Record<string, { id: string }[]>;
+      };
+      return stats.hotKeys['orders:order']?.some((entry) => entry.id === order.id) ? true : undefined;
+    });
     // Paying changes the order: its event evicts the (hot) cached order, which is re-warmed.
     await expectStatus(
       gateway('POST', '/api/v1/payments', { token, json: { orderId: order.id, kind: 'capture', amountMinor: 1200, currency: 'EUR' } }),

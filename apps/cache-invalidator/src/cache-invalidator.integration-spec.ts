@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Cache, createRedis } from '@keelson/cache';
+import { Cache, CacheInvalidations, createRedis } from '@keelson/cache';
 import { createEvent, createKafka, DLQ_HEADERS, headersToStrings, type EventEnvelope } from '@keelson/messaging';
 import { freePort, localStack, ServiceProcess, waitFor } from '@keelson/testing';
 import type { Kafka, Producer } from 'kafkajs';
@@ -236,6 +236,10 @@ describe('cache-invalidator', () => {
   it('re-warms a hot order after evicting it, so the next read is a hit on the new state', async () => {
     const order = await placeOrder(900);
     for (let i = 0; i < 3; i += 1) await ordersApi(`/orders/${order.id}`); // hot: every read is counted here
+    const ranking = new CacheInvalidations(redis);
+    await waitFor('the reads to be ranked hot', async () =>
+      (await ranking.hotIds('orders:order', [order.id])).length === 1 ? true : undefined,
+    );
     const warmedOk = () => metric(invalidator, /^cache_keys_warmed_total\{[^}]*result="ok"[^}]*\} (\S+)$/m);
     const before = await warmedOk();
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { metricsRegistry } from '@keelson/observability';
-import { freePort, localStack } from '@keelson/testing';
+import { freePort, localStack, waitFor } from '@keelson/testing';
 import type Redis from 'ioredis';
 import { Cache, type CacheOptions } from './cache';
 import { CacheInvalidations } from './cache-invalidations';
@@ -292,6 +292,41 @@ describe('Cache against Redis', () => {
       dropping.disconnect();
       db.value = 'v2';
       expect(await sut.getOrLoad('a', db.load)).toBe('v2');
+    });
+  });
+
+  describe('hot-key ranking', () => {
+    it('counts every read of a fully sampled cache, summed per id, and sends the sums when it closes', async () => {
+      const name = newName();
+      const sut = newCache(readerRedis, { name, hotKeySampleRate: 1, hotKeyFlushMs: 60_000 });
+      const db = source('v');
+      for (let i = 0; i < 5; i += 1) await sut.getOrLoad('a', db.load);
+      for (let i = 0; i < 2; i += 1) await sut.getOrLoad('b', db.load);
+      const ranking = new CacheInvalidations(writerRedis);
+      expect(await ranking.topIds(name, 10)).toEqual([]); // not sent yet: the flush period is a minute
+
+      await sut.close(); // closing sends what was counted
+
+      await waitFor('the sums to be written', async () => ((await ranking.topIds(name, 10)).length === 2 ? true : undefined));
+      expect(await ranking.topIds(name, 10)).toEqual([
+        { id: 'a', reads: 5 },
+        { id: 'b', reads: 2 },
+      ]);
+      expect(await ranking.hotIds(name, ['a', 'b', 'c'], 3)).toEqual(['a']);
+    });
+
+    it('sends the sums by itself within its flush period', async () => {
+      const name = newName();
+      const sut = newCache(readerRedis, { name, hotKeySampleRate: 1, hotKeyFlushMs: 50 });
+      const db = source('v');
+      for (let i = 0; i < 3; i += 1) await sut.getOrLoad('a', db.load);
+      const ranking = new CacheInvalidations(writerRedis);
+
+      const top = await waitFor('the flush', async () => {
+        const ids = await ranking.topIds(name, 10);
+        return ids.length > 0 ? ids : undefined;
+      });
+      expect(top).toEqual([{ id: 'a', reads: 3 }]);
     });
   });
 });

@@ -27,7 +27,12 @@ export interface CacheOptions {
    * the cache-invalidator uses to re-warm hot entries after evicting them. Default 0 (off).
    */
   hotKeySampleRate?: number;
+  /** Counted reads are summed in process and sent to Redis in one write at most this often. Default 250. */
+  hotKeyFlushMs?: number;
 }
+
+/** Distinct ids counted before the sums are sent early. */
+const HOT_READS_MAX_IDS = 1_000;
 
 export interface GetOrLoadOptions {
   /**
@@ -68,6 +73,11 @@ export class Cache implements OnApplicationShutdown {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly hotKeySampleRate: number;
+  private readonly hotKeyFlushMs: number;
+  /** Reads counted since the last write to the ranking of `hotMinute`. */
+  private readonly hotReads = new Map<string, number>();
+  private hotMinute = 0;
+  private hotFlush: NodeJS.Timeout | undefined;
   private readonly l1: L1Cache | undefined;
   private readonly l1TtlMs: number;
   private readonly subscriber: InvalidationSubscriber | undefined;
@@ -101,6 +111,7 @@ export class Cache implements OnApplicationShutdown {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? uniformOpenZero;
     this.hotKeySampleRate = options.hotKeySampleRate ?? 0;
+    this.hotKeyFlushMs = options.hotKeyFlushMs ?? 250;
     this.l1TtlMs = options.l1?.ttlMs ?? 0;
     if (options.l1) {
       this.l1 = new L1Cache(options.l1.maxEntries, options.l1.ttlMs);
@@ -197,6 +208,7 @@ export class Cache implements OnApplicationShutdown {
 
   /** Stops listening for broadcasts (closing the shared subscriber with its last user). */
   async close(): Promise<void> {
+    this.flushHotReads();
     this.l1?.clear();
     await this.subscriber?.release(this.listener);
   }
@@ -205,13 +217,36 @@ export class Cache implements OnApplicationShutdown {
     await this.close();
   }
 
-  /** Samples reads into this minute's hot-key ranking; never waits for Redis, never fails a read. */
+  /**
+   * Samples reads into this minute's hot-key ranking; never waits for Redis, never fails a read.
+   * Sums per id are sent together (one ZINCRBY per id in one MULTI) every `hotKeyFlushMs`, when
+   * the minute changes, or when many ids have piled up — one write per sampled read cost about
+   * 5% of a cached read's CPU.
+   */
   private countRead(id: string): void {
     if (this.hotKeySampleRate <= 0 || Math.random() >= this.hotKeySampleRate) return;
-    const key = hotKeysKey(this.name, Math.floor(this.now() / 60_000));
-    this.redis
-      .multi()
-      .zincrby(key, 1, id)
+    const minute = Math.floor(this.now() / 60_000);
+    if (minute !== this.hotMinute) {
+      this.flushHotReads();
+      this.hotMinute = minute;
+    }
+    this.hotReads.set(id, (this.hotReads.get(id) ?? 0) + 1);
+    if (this.hotReads.size >= HOT_READS_MAX_IDS) this.flushHotReads();
+    else
+      this.hotFlush ??= setTimeout(() => {
+        this.flushHotReads();
+      }, this.hotKeyFlushMs).unref();
+  }
+
+  private flushHotReads(): void {
+    clearTimeout(this.hotFlush);
+    this.hotFlush = undefined;
+    if (this.hotReads.size === 0) return;
+    const key = hotKeysKey(this.name, this.hotMinute);
+    const write = this.redis.multi();
+    for (const [id, reads] of this.hotReads) write.zincrby(key, reads, id);
+    this.hotReads.clear();
+    write
       .expire(key, 180)
       .exec()
       .catch(() => undefined);
