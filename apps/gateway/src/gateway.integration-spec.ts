@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
@@ -30,6 +30,7 @@ describe('gateway', () => {
   let gateway: ServiceProcess;
   let tight: ServiceProcess;
   let slow: Server;
+  const streamOpen: ServerResponse[] = [];
   let ordersPort: number;
   let admin: IssuedClient;
   const prefix = `gw-it-${randomUUID().slice(0, 8)}`;
@@ -107,6 +108,13 @@ describe('gateway', () => {
 
   beforeAll(async () => {
     slow = createServer((request, response) => {
+      if (request.url?.startsWith('/api/v1/benchmarks/stream')) {
+        // An event stream: one event now, the next only when the test releases it.
+        response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        response.write('data: first\n\n');
+        streamOpen.push(response);
+        return;
+      }
       const ms = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('ms') ?? '0');
       const body = JSON.stringify({ slow: true, clientId: request.headers['x-client-id'] ?? null });
       setTimeout(() => response.writeHead(200, { 'content-type': 'application/json' }).end(body), ms);
@@ -351,6 +359,28 @@ describe('gateway', () => {
       headers: { authorization: `Bearer ${token}`, 'x-client-id': 'someone-else' },
     });
     expect([answer.status, answer.body.clientId]).toEqual([200, admin.clientId]);
+  });
+
+  it('passes a server-sent event stream through unbuffered, and closes it upstream when the client leaves', async () => {
+    const token = await tokenFor(admin, 'bench:run');
+    const leave = new AbortController();
+    const response = await fetch(`${gateway.url}/api/v1/benchmarks/stream`, { ...bearer(token), signal: leave.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+
+    // The first event arrives while the upstream still holds the stream open.
+    expect(decoder.decode((await reader.read()).value)).toBe('data: first\n\n');
+    const upstream = streamOpen.at(-1);
+    expect(upstream?.writableEnded).toBe(false);
+    upstream?.write('data: second\n\n');
+    expect(decoder.decode((await reader.read()).value)).toBe('data: second\n\n');
+
+    const closed = new Promise((resolve) => upstream?.once('close', resolve));
+    leave.abort();
+    await closed; // the gateway let go of the upstream stream
+    expect(upstream?.writableEnded).toBe(false);
   });
 
   it('does not count clients that hang up as upstream failures', async () => {

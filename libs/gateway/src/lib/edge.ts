@@ -217,11 +217,9 @@ async function forward(upstream: Upstream, request: FastifyRequest, reply: Fasti
       if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) void reply.header(name, value);
     }
     void reply.status(answer.statusCode);
-    // Event streams and bodies of unknown length pass through as they arrive; a sized body is
-    // read first and sent in one write with its length.
-    const streaming =
-      answer.headers['content-length'] === undefined || String(answer.headers['content-type']).startsWith('text/event-stream');
-    return await reply.send(streaming ? answer.body : Buffer.from(await answer.body.arrayBuffer()));
+    // Event streams and bodies of unknown length pass through as they arrive; a sized body was
+    // read first and goes out in one write with its length.
+    return await reply.send(answer.body);
   } catch (error) {
     if (!(error instanceof UpstreamFailure)) throw error;
     return sendFailure(request, reply, error);

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { waitFor } from '@keelson/testing';
 import { Upstream, UpstreamFailure, type ResilienceSettings } from './upstream';
 
 // One upstream's policies against a real HTTP server on 127.0.0.1: which calls are retried,
@@ -51,6 +53,13 @@ describe('Upstream', () => {
       abort: new AbortController(),
     });
 
+  const text = async (body: Buffer | Readable): Promise<string> => {
+    if (Buffer.isBuffer(body)) return body.toString();
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString();
+  };
+
   const failureOf = async (promise: Promise<unknown>): Promise<UpstreamFailure> => {
     try {
       await promise;
@@ -72,7 +81,7 @@ describe('Upstream', () => {
     const result = await call(upstream, 'GET');
 
     expect(result.statusCode).toBe(200);
-    expect(await result.body.json()).toEqual({ ok: true });
+    expect(JSON.parse(await text(result.body))).toEqual({ ok: true });
     expect(seen.map((c) => c.method)).toEqual(['GET', 'GET']);
     await upstream.close();
   });
@@ -118,6 +127,31 @@ describe('Upstream', () => {
 
     expect((await failureOf(pending)).kind).toBe('client-gone');
     expect(seen).toHaveLength(1);
+    await upstream.close();
+  });
+
+  it('streams a body of unknown length as it arrives, and stops the upstream when the reader goes away', async () => {
+    const upstream = new Upstream('replay', origin, settings);
+    const abort = new AbortController();
+    answer = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: one\n\n'); // and the stream stays open
+    };
+
+    const result = await upstream.call({ method: 'GET', path: '/events', headers: {}, body: undefined, abort });
+
+    expect(result.body).toBeInstanceOf(Readable);
+    const body = result.body as Readable;
+    const ended = new Promise<Error | undefined>((resolve) => {
+      body.once('error', resolve).once('end', () => {
+        resolve(undefined);
+      });
+    });
+    const [first] = (await once(body, 'data')) as [Buffer];
+    expect(first.toString()).toBe('data: one\n\n');
+    abort.abort(); // the client went away
+    expect(await ended).toBeInstanceOf(Error); // the stream ends in an error, never as if complete
+    await waitFor('the upstream to see its response closed', () => Promise.resolve(seen[0]?.closedEarly || undefined));
     await upstream.close();
   });
 });
