@@ -1,7 +1,8 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { ContractRegistry } from './contract';
 import type { EventEnvelope } from './envelope';
+import { KeyCachingPartitioner } from './partitioner';
 
 export interface PublishOptions {
   /** Partition key; defaults to the envelope's subject (the aggregate id), keeping one aggregate's events ordered. */
@@ -34,7 +35,7 @@ export class EventPublisher {
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: KeyCachingPartitioner,
     });
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KeyCachingPartitioner } from '@keelson/messaging';
 import { metricsRegistry } from '@keelson/observability';
 import { DomainError } from '@keelson/runtime';
 import { Logger } from '@nestjs/common';
@@ -459,7 +460,7 @@ export class ReplayJobs {
     // A producer per job: kafkajs refreshes metadata for every topic a producer has written to
     // and fails every send once one of them is deleted, so one shared producer would break all
     // later replays as soon as an old target topic is removed.
-    const producer = this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    const producer = this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: KeyCachingPartitioner });
     await producer.connect();
     try {
       await this.copyWith(producer, id, request, target, run);
