@@ -12,11 +12,13 @@ const REQUEST_BYTES = 768 * 1024;
 const RECORD_OVERHEAD_BYTES = 200;
 
 const sizeOf = (value: Buffer | string | null | undefined): number =>
-  value === null || value === undefined ? 0 : Buffer.byteLength(value);
+  value === null || value === undefined ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.length;
 
 function recordBytes(record: RangeRecord): number {
   let size = RECORD_OVERHEAD_BYTES + sizeOf(record.key) + sizeOf(record.value);
-  for (const [name, value] of Object.entries(record.headers)) {
+  const headers = record.headers;
+  for (const name in headers) {
+    const value = headers[name];
     size += Buffer.byteLength(name);
     if (Array.isArray(value)) for (const v of value) size += sizeOf(v);
     else size += sizeOf(value);
