@@ -118,18 +118,27 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
     finish();
   };
   // An end offset can point past what is ever delivered (a compacted gap, a control record):
-  // a read that stays silent for 5 s with nothing in hand is taken as done. Joining the
-  // throwaway group comes first and may take longer, so the clock starts when it has joined.
+  // a read that stays silent for 5 s with nothing in hand is taken as done — but only once the
+  // broker has answered at least three fetches since the last progress with nothing for us.
+  // Silence alone is not enough: on a loaded machine the first fetch after joining and seeking
+  // can take longer than that, and a job would then end as done without its records. Joining
+  // the throwaway group comes first and may take longer, so the clock starts when it has joined.
   let lastProgress = Number.POSITIVE_INFINITY;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  let fetchesSinceProgress = 0;
+  const progressed = () => {
     lastProgress = Date.now();
+    fetchesSinceProgress = 0;
+  };
+  consumer.on(consumer.events.GROUP_JOIN, progressed);
+  consumer.on(consumer.events.FETCH, () => {
+    fetchesSinceProgress += 1;
   });
   let busy = false;
   const startedAt = Date.now();
   const watchdog = setInterval(() => {
     if (lastProgress === Number.POSITIVE_INFINITY && Date.now() - startedAt > 30_000)
       finish(new Error(`reading ${plan.topic}: no partition assigned within 30 s`));
-    else if (!busy && Date.now() - lastProgress > 5_000) finish();
+    else if (!busy && Date.now() - lastProgress > 5_000 && fetchesSinceProgress >= 3) finish();
   }, 1_000);
   options.signal?.addEventListener('abort', onAbort);
   try {
@@ -144,7 +153,7 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
         const last = batch.messages.at(-1);
         if (end === undefined || last === undefined) return;
         const heartbeat = async () => {
-          lastProgress = Date.now();
+          progressed();
           await payload.heartbeat();
         };
         busy = true;
@@ -183,7 +192,7 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
           await heartbeat();
         } finally {
           busy = false;
-          lastProgress = Date.now();
+          progressed();
         }
         if (BigInt(last.offset) + 1n >= end) {
           remaining.delete(batch.partition);
