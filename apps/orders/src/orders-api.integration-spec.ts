@@ -62,6 +62,14 @@ describe('orders service API', () => {
       data: Record<string, unknown>;
       traceparent?: string;
     }[] = [];
+    // Positioned once the group has joined: right after run() the consumer may still be
+    // restarting (after the broker restart below), and kafkajs refuses seeks then.
+    let positioned = false;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (positioned) return;
+      positioned = true;
+      for (const { partition, offset } of startOffsets.get(topic) ?? []) consumer.seek({ topic, partition, offset });
+    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -77,7 +85,6 @@ describe('orders service API', () => {
       },
     });
     try {
-      for (const { partition, offset } of startOffsets.get(topic) ?? []) consumer.seek({ topic, partition, offset });
       return await waitFor(`events on ${topic}`, () => Promise.resolve(predicate(events) ? events : undefined), { timeoutMs });
     } finally {
       await consumer.disconnect();

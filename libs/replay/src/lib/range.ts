@@ -129,7 +129,17 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
     lastProgress = Date.now();
     fetchesSinceProgress = 0;
   };
-  consumer.on(consumer.events.GROUP_JOIN, progressed);
+  // Where each unfinished partition's reading continues. The reader seeks there after every
+  // join: kafkajs drops seeks when the group is re-joined (a broker restart, a coordinator that
+  // is still loading), and the group would then start at the log end and read nothing.
+  const next = new Map(work.map((p) => [p.partition, p.start]));
+  const seekAll = () => {
+    for (const [partition, offset] of next) consumer.seek({ topic: plan.topic, partition, offset });
+  };
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    progressed();
+    seekAll();
+  });
   consumer.on(consumer.events.FETCH, () => {
     fetchesSinceProgress += 1;
   });
@@ -189,6 +199,7 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
           }
           // The next fetch of this partition starts after what was handled (unresolved, kafkajs would fetch it again).
           payload.resolveOffset(last.offset);
+          next.set(batch.partition, (BigInt(last.offset) + 1n).toString());
           await heartbeat();
         } finally {
           busy = false;
@@ -196,13 +207,14 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
         }
         if (BigInt(last.offset) + 1n >= end) {
           remaining.delete(batch.partition);
+          next.delete(batch.partition);
           // Done with it: stop fetching records past its end.
           consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
           if (remaining.size === 0) finish();
         }
       },
     });
-    for (const p of work) consumer.seek({ topic: plan.topic, partition: p.partition, offset: p.start });
+    seekAll(); // and again after every join
     await finished;
     return { read, matched };
   } catch (error) {
