@@ -45,7 +45,9 @@ interface StreamEvent {
 
 const MIGRATE_ENTRY = 'apps/replay/src/main';
 const run = randomUUID().slice(0, 8);
-const base = Date.parse('2026-11-22T10:00:00Z');
+// Record times a couple of hours back, on the hour: far older ones would fall to the broker's
+// retention (7 days) while a test runs.
+const base = (Math.floor(Date.now() / 3_600_000) - 2) * 3_600_000;
 const at = (seconds: number) => new Date(base + seconds * 1_000).toISOString();
 
 async function call<T = Record<string, unknown>>(

@@ -28,7 +28,10 @@ describe('replay service', () => {
   let producer: Producer;
   const run = randomUUID().slice(0, 8);
   const source = `it.${run}.history.v1`;
-  const base = Date.parse('2026-11-20T14:00:00Z');
+  // Record times some hours back, on the hour: far older ones would fall to the broker's
+  // retention (7 days) while a test runs.
+  const hoursAgo = (hours: number) => (Math.floor(Date.now() / 3_600_000) - hours) * 3_600_000;
+  const base = hoursAgo(6);
   const at = (seconds: number) => new Date(base + seconds * 1_000).toISOString();
 
   async function api<T = Record<string, unknown>>(
@@ -136,7 +139,7 @@ describe('replay service', () => {
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
     // ~10 MB in one partition: more than a reader's fetch returns per partition, so the read spans several batches.
     const count = 10_000;
-    const start = Date.parse('2026-11-22T08:00:00Z');
+    const start = hoursAgo(4);
     const padding = 'x'.repeat(1_000);
     // Its own producer: the topic is deleted at the end, and a kafkajs producer that wrote to a deleted topic fails every later send.
     const seeder = kafka.producer({ allowAutoTopicCreation: false });
@@ -357,7 +360,7 @@ describe('replay service', () => {
   it('paces a replay in real time for longer than the reader’s session timeout without losing its partition', async () => {
     const topic = `it.${run}.paced-source`;
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    const start = Date.parse('2026-11-21T09:00:00Z');
+    const start = hoursAgo(5);
     // Three records 8 s apart: at real speed the reader waits longer than the 6 s session timeout between them.
     await producer.send({
       topic,

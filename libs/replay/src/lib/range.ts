@@ -153,7 +153,9 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
   options.signal?.addEventListener('abort', onAbort);
   try {
     await consumer.connect();
-    await consumer.subscribe({ topic: plan.topic, fromBeginning: false });
+    // Positions come from the seeks; this only decides where a position the broker no longer
+    // holds (retention deleted it mid-job) continues: at the earliest record left, not the log end.
+    await consumer.subscribe({ topic: plan.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
