@@ -123,10 +123,14 @@ class TimedOutError extends Error {}
 /** The budget ran out before an attempt started (during a retry's backoff): no call was made. */
 class BudgetSpentError extends Error {}
 
-/** Why a call's signal was aborted, as the error its attempt ends with; undefined while it is not. */
-const abortedBy = (signal: AbortSignal): Error | undefined => {
+/**
+ * Why a call's signal was aborted, as the error an attempt ends with (one refused `before` it
+ * started, or cut off `during` it); undefined while it is not aborted.
+ */
+const abortedBy = (signal: AbortSignal, when: 'before' | 'during'): Error | undefined => {
   if (!signal.aborted) return undefined;
-  return signal.reason === BUDGET_SPENT ? new TimedOutError('the timeout budget is spent') : new ClientGoneError('the client went away');
+  if (signal.reason !== BUDGET_SPENT) return new ClientGoneError('the client went away');
+  return when === 'before' ? new BudgetSpentError('no budget left for an attempt') : new TimedOutError('the timeout budget is spent');
 };
 
 const isFailure = (error: Error): boolean =>
@@ -217,16 +221,14 @@ export class Upstream {
   }
 
   private async attempt(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamAnswer> {
-    if (signal.aborted)
-      throw signal.reason === BUDGET_SPENT
-        ? new BudgetSpentError('no budget left for an attempt')
-        : new ClientGoneError('the client went away');
+    const refused = abortedBy(signal, 'before');
+    if (refused) throw refused;
     let answer: UpstreamAnswer;
     try {
       answer = await exchange(this.pool, request, signal);
     } catch (error) {
       // Aborted by the client: neither a failure for the breaker nor worth a retry. By the budget: a failure, not retried.
-      throw abortedBy(signal) ?? error;
+      throw abortedBy(signal, 'during') ?? error;
     }
     if (answer.statusCode >= 500) throw new UpstreamStatusError(answer.statusCode);
     return answer;

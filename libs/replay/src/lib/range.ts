@@ -104,7 +104,10 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
     allowAutoTopicCreation: false,
     ...READER_FETCH,
   });
-  const remaining = new Map(work.map((p) => [p.partition, BigInt(p.end)]));
+  // Each unfinished partition: its end, and where its reading continues. The reader seeks there
+  // after every join: kafkajs drops seeks when the group is re-joined (a broker restart, a
+  // coordinator that is still loading), and the group would then start at the log end.
+  const unfinished = new Map(work.map((p) => [p.partition, { end: BigInt(p.end), next: p.start }]));
   let read = 0;
   let matched = 0;
   let finish: (error?: Error) => void = () => undefined;
@@ -129,12 +132,8 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
     lastProgress = Date.now();
     fetchesSinceProgress = 0;
   };
-  // Where each unfinished partition's reading continues. The reader seeks there after every
-  // join: kafkajs drops seeks when the group is re-joined (a broker restart, a coordinator that
-  // is still loading), and the group would then start at the log end and read nothing.
-  const next = new Map(work.map((p) => [p.partition, p.start]));
   const seekAll = () => {
-    for (const [partition, offset] of next) consumer.seek({ topic: plan.topic, partition, offset });
+    for (const [partition, { next }] of unfinished) consumer.seek({ topic: plan.topic, partition, offset: next });
   };
   consumer.on(consumer.events.GROUP_JOIN, () => {
     progressed();
@@ -161,9 +160,10 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
       eachBatchAutoResolve: false,
       eachBatch: async (payload) => {
         const { batch } = payload;
-        const end = remaining.get(batch.partition);
+        const partition = unfinished.get(batch.partition);
         const last = batch.messages.at(-1);
-        if (end === undefined || last === undefined) return;
+        if (partition === undefined || last === undefined) return;
+        const { end } = partition;
         const heartbeat = async () => {
           progressed();
           await payload.heartbeat();
@@ -201,18 +201,17 @@ export async function readRange(kafka: Kafka, plan: RangePlan, options: ReadOpti
           }
           // The next fetch of this partition starts after what was handled (unresolved, kafkajs would fetch it again).
           payload.resolveOffset(last.offset);
-          next.set(batch.partition, (BigInt(last.offset) + 1n).toString());
+          partition.next = (BigInt(last.offset) + 1n).toString();
           await heartbeat();
         } finally {
           busy = false;
           progressed();
         }
         if (BigInt(last.offset) + 1n >= end) {
-          remaining.delete(batch.partition);
-          next.delete(batch.partition);
+          unfinished.delete(batch.partition);
           // Done with it: stop fetching records past its end.
           consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
-          if (remaining.size === 0) finish();
+          if (unfinished.size === 0) finish();
         }
       },
     });
