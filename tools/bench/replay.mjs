@@ -11,7 +11,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from '../dev/build.mjs';
-import { runCommand, startService } from './http-bench.mjs';
+import { readFileSync } from 'node:fs';
+import { cpuSeconds, runCommand, startService } from './http-bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -147,6 +148,19 @@ async function replay(service, fromMs, toMs) {
   };
 }
 
+/** CPU seconds each process spends while `phase` runs: the broker, the replay service, and this process (the plain consumer). */
+async function withCpu(pids, phase) {
+  const before = Object.fromEntries(Object.entries(pids).map(([who, pid]) => [who, cpuSeconds(pid)]));
+  const result = await phase();
+  const cpu = Object.fromEntries(Object.entries(pids).map(([who, pid]) => [who, cpuSeconds(pid) - before[who]]));
+  return { ...result, cpu };
+}
+
+const cpuPerEvent = ({ cpu }, events) =>
+  Object.entries(cpu)
+    .map(([who, seconds]) => `${who} ${((seconds * 1e6) / events).toFixed(1)} µs`)
+    .join(', ');
+
 const row = (name, events, seconds, baseline) => {
   const rate = events / seconds;
   const ratio = baseline ? `${((rate / baseline) * 100).toFixed(1)}% of (a)` : '(baseline)';
@@ -163,8 +177,9 @@ try {
   const toMs = Date.now() + 1;
   service = await startService(root, 'apps/replay/src/main', { LOG_LEVEL: 'warn' });
 
-  const plain = await plainConsumer();
-  const copy = await replay(service, fromMs, toMs);
+  const pids = { broker: Number(readFileSync(path.join(root, '.stack/kafka/kafka.pid'), 'utf8')), replay: service.pid, bench: process.pid };
+  const plain = await withCpu(pids, plainConsumer);
+  const copy = await withCpu(pids, () => replay(service, fromMs, toMs));
 
   console.log(
     `\nbench: ${total} events (${produced.averageBytes.toFixed(0)}-byte values, 4 headers, ${partitions} partitions) produced in ${produced.seconds.toFixed(1)} s; broker, service and reader on this machine (127.0.0.1)\n`,
@@ -173,6 +188,8 @@ try {
   const baseline = row('(a) plain kafkajs consumer, new group, eachBatch, no work', plain.events, plain.seconds);
   row('(b) replay max, POST → status done (HTTP polling)', copy.job.replayed, copy.seconds, baseline);
   row('(b) replay max, job created_at → finished_at', copy.job.replayed, copy.jobSeconds, baseline);
+  console.log(`\nCPU per event (user + system, 2 cores in all): (a) ${cpuPerEvent(plain, plain.events)}`);
+  console.log(`                                                 (b) ${cpuPerEvent(copy, copy.job.replayed)}`);
   console.log(`\nreplay job ${copy.job.id}: read ${copy.job.read}, replayed ${copy.job.replayed}, target holds ${copy.copied} records`);
   if (copy.copied !== total || copy.job.replayed !== total) console.log(`WARNING: expected ${total} records copied`);
 } finally {

@@ -216,7 +216,12 @@ kafka_install() {
   echo "$want" >"$stamp"
 }
 
-KAFKA_JAVA_OPTS=(-Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true)
+# Kafka's own defaults (kafka-run-class.sh: a 1 GiB heap, G1, 20 ms pauses, marking from 35%
+# occupancy) with 16 MiB G1 regions, as Confluent recommends for brokers: a produce request is
+# one heap buffer of up to a MiB, and with the 1 MiB regions of a smaller heap every such
+# buffer is a humongous allocation that starts a concurrent GC cycle.
+KAFKA_JAVA_OPTS=(-Xms1g -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+  -XX:G1HeapRegionSize=16m -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true)
 kafka_java() { java "${KAFKA_JAVA_OPTS[@]}" -Dlog4j.configuration="file:$HERE/kafka/log4j.properties" -Dkafka.logs.dir="$(kafka_dir)/logs" -cp "$KAFKA_LIBS/*" "$@"; }
 
 kafka_started() {

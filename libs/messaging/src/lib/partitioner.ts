@@ -12,19 +12,35 @@ const MAX_KEYS = 100_000;
  */
 export const KeyCachingPartitioner: ICustomPartitioner = () => {
   const decide = Partitioners.DefaultPartitioner();
-  const known = new Map<string, number>();
+  // Per topic, for its current partition count: string keys, and Buffer keys by their bytes.
+  // Looked up by the key itself: no string is built per record for a string key.
+  const tables = new Map<string, { count: number; strings: Map<string, number>; buffers: Map<string, number> }>();
+  let remembered = 0;
   return (args) => {
     const { topic, partitionMetadata, message } = args;
-    if (message.key === null || message.key === undefined || typeof message.partition === 'number') {
+    const { key } = message;
+    if (key === null || key === undefined || typeof message.partition === 'number') {
       return decide(args);
     }
-    const key = typeof message.key === 'string' ? `s${message.key}` : `b${message.key.toString('latin1')}`;
-    const id = `${topic}\u0000${partitionMetadata.length}\u0000${key}`;
+    let table = tables.get(topic);
+    if (table === undefined || table.count !== partitionMetadata.length) {
+      table = { count: partitionMetadata.length, strings: new Map(), buffers: new Map() };
+      tables.set(topic, table);
+    }
+    const known = typeof key === 'string' ? table.strings : table.buffers;
+    const id = typeof key === 'string' ? key : key.toString('latin1');
     let partition = known.get(id);
     if (partition === undefined) {
       partition = decide(args);
-      if (known.size >= MAX_KEYS) known.clear();
+      if (remembered >= MAX_KEYS) {
+        for (const each of tables.values()) {
+          each.strings.clear();
+          each.buffers.clear();
+        }
+        remembered = 0;
+      }
       known.set(id, partition);
+      remembered += 1;
     }
     return partition;
   };

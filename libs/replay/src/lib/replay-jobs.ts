@@ -226,11 +226,20 @@ const remainingPlan = (plan: RangePlan, progress: JobProgress): RangePlan => ({
 });
 
 /** Counts a record as handled (copied or filtered out): the job resumes after it. */
-function handled(run: JobRun, record: RangeRecord): void {
-  run.read += 1;
-  run.progress.nextOffsets[record.partition] = (BigInt(record.offset) + 1n).toString();
-  run.progress.lastTimestamp = record.timestamp;
+/** Records of one partition, in offset order, are handled: the resume point moves past the last. */
+function handled(run: JobRun, records: readonly RangeRecord[]): void {
+  const last = records.at(-1);
+  if (last === undefined) return;
+  run.read += records.length;
+  run.progress.nextOffsets[last.partition] = (BigInt(last.offset) + 1n).toString();
+  run.progress.lastTimestamp = last.timestamp;
 }
+
+/**
+ * Write lanes of a replay at speed max: enough to keep a write in flight while the next is
+ * encoded (the broker validates and appends one while the service encodes another).
+ */
+const MAX_SPEED_WRITE_LANES = 2;
 
 /** Running jobs a replica claims per lease round (the rest wait for the next round or another replica). */
 const CLAIMS_PER_ROUND = 10;
@@ -457,15 +466,19 @@ export class ReplayJobs {
   }
 
   private async copy(id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
-    // A producer per job: kafkajs refreshes metadata for every topic a producer has written to
+    // Producers per job: kafkajs refreshes metadata for every topic a producer has written to
     // and fails every send once one of them is deleted, so one shared producer would break all
-    // later replays as soon as an old target topic is removed.
-    const producer = this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: KeyCachingPartitioner });
-    await producer.connect();
+    // later replays as soon as an old target topic is removed. At speed max each write lane
+    // has its own (an idempotent kafkajs producer has one request in flight).
+    const lanes = request.speed === 'max' ? MAX_SPEED_WRITE_LANES : 1;
+    const producers = Array.from({ length: lanes }, () =>
+      this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: KeyCachingPartitioner }),
+    );
     try {
-      await this.copyWith(producer, id, request, target, run);
+      await Promise.all(producers.map((producer) => producer.connect()));
+      await this.copyWith(producers, id, request, target, run);
     } finally {
-      await producer.disconnect().catch(() => undefined);
+      await Promise.all(producers.map((producer) => producer.disconnect().catch(() => undefined)));
     }
   }
 
@@ -473,14 +486,16 @@ export class ReplayJobs {
    * Copies the range batch by batch: each fetched batch is filtered (timestamps by the reader,
    * key and type here) and written with as few acks=all produce requests as the broker's size
    * limit allows, so a replay costs round trips per batch, not per record. At speed max a
-   * batch is written while the reader fetches the next one (one write in flight, so order is
-   * kept; a failed write fails the job). A paced replay writes each record at its moment in
+   * source partition's batches go through one write lane (of `MAX_SPEED_WRITE_LANES`, each its
+   * own idempotent producer), one write in flight per lane, so a partition's — and so a key's —
+   * order is kept, while the lanes' writes overlap each other and the reading of the next
+   * batches; a failed write fails the job. A paced replay writes each record at its moment in
    * replay time: what is due goes out together, then it sleeps, heartbeating, until the next
    * record is due. Records count as handled (the resume point moves past them) only once
    * written; progress is saved at most every 500 ms, and after every paced write, so a resume
    * repeats at most what was in flight.
    */
-  private async copyWith(producer: Producer, id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
+  private async copyWith(producers: Producer[], id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
     const { plan } = run;
     const { signal } = run.controller;
     const factor = request.speed === 'max' ? 0 : request.speed === 'realtime' ? 1 : 1 / Number(request.speed.slice(0, -1));
@@ -488,35 +503,39 @@ export class ReplayJobs {
     const startedAt =
       Date.now() - (run.progress.lastTimestamp === null ? 0 : Math.max(0, run.progress.lastTimestamp - plan.fromMs) * factor);
     const dueAt = (record: RangeRecord) => startedAt + (record.timestamp - plan.fromMs) * factor;
-    const writer = new ReplayWriter(producer, target, id, (count) => {
-      run.replayed += count;
-      eventsReplayed.inc(count);
-    });
+    const lanes = producers.map((producer) => ({
+      writer: new ReplayWriter(producer, target, id, (count) => {
+        run.replayed += count;
+        eventsReplayed.inc(count);
+      }),
+      writing: Promise.resolve(),
+    }));
     let savedAt = Date.now();
     const save = () => this.saveProgress(id, run);
-    let writing: Promise<void> = Promise.resolve();
     await readRange(this.kafka, remainingPlan(plan, run.progress), {
       signal,
       sessionTimeoutMs: this.settings.readerSessionTimeoutMs,
       onBatch: async (batch, heartbeat) => {
         const wanted = batch.records.filter((record) => this.matches(record, request));
-        await writing;
+        const lane = lanes[batch.partition % lanes.length];
+        if (lane === undefined) throw new Error(`no write lane for partition ${batch.partition}`);
+        await lane.writing;
         if (factor === 0) {
-          writing = writer.write(wanted, signal).then(() => {
-            if (!signal.aborted) for (const record of batch.records) handled(run, record);
+          lane.writing = lane.writer.write(wanted, signal).then(() => {
+            if (!signal.aborted) handled(run, batch.records);
           });
-          writing.catch(() => undefined); // awaited by the next batch, or after the read
+          lane.writing.catch(() => undefined); // awaited by the lane's next batch, or after the read
         } else {
           const wantedSet = new Set(wanted);
           // Records since the last write, wanted or not: handled together once what is due is written.
           let pending: RangeRecord[] = [];
           const writeDue = async () => {
-            await writer.write(
+            await lane.writer.write(
               pending.filter((record) => wantedSet.has(record)),
               signal,
             );
             if (signal.aborted) return;
-            for (const record of pending) handled(run, record);
+            handled(run, pending);
             pending = [];
             await save();
           };
@@ -541,7 +560,7 @@ export class ReplayJobs {
         }
       },
     });
-    await writing;
+    await Promise.all(lanes.map((lane) => lane.writing));
     await save();
   }
 

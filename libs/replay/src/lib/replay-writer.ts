@@ -32,12 +32,27 @@ function recordBytes(record: RangeRecord): number {
  * produce request per chunk below the broker's size limit.
  */
 export class ReplayWriter {
+  /** Header values the same on many records (the replay id, the source topic and partitions), encoded once. */
+  private readonly replayIdBytes: Buffer;
+  private readonly encoded = new Map<string, Buffer>();
+
   constructor(
     private readonly producer: Producer,
     private readonly target: string,
-    private readonly replayId: string,
+    replayId: string,
     private readonly written: (count: number) => void,
-  ) {}
+  ) {
+    this.replayIdBytes = Buffer.from(replayId);
+  }
+
+  private bytesOf(value: string): Buffer {
+    let bytes = this.encoded.get(value);
+    if (bytes === undefined) {
+      bytes = Buffer.from(value);
+      this.encoded.set(value, bytes);
+    }
+    return bytes;
+  }
 
   async write(records: readonly RangeRecord[], signal: AbortSignal): Promise<void> {
     let chunk: RangeRecord[] = [];
@@ -65,9 +80,9 @@ export class ReplayWriter {
   private message(record: RangeRecord, timestamp: string): Message {
     const headers: IHeaders = {
       ...record.headers,
-      [REPLAY_HEADER]: this.replayId,
-      'x-original-topic': record.topic,
-      'x-original-partition': String(record.partition),
+      [REPLAY_HEADER]: this.replayIdBytes,
+      'x-original-topic': this.bytesOf(record.topic),
+      'x-original-partition': this.bytesOf(String(record.partition)),
       'x-original-offset': record.offset,
       'x-original-timestamp': String(record.timestamp),
     };
