@@ -12,6 +12,7 @@ export {
 } from './lib/event-consumer';
 export { TopicAdmin, topicSpecs, type TopicSpec } from './lib/topic-admin';
 export { createKafka, type KafkaConnectionOptions } from './lib/kafka-connection';
+export { messagesProduced } from './lib/kafka-metrics';
 export { KeyCachingPartitioner } from './lib/partitioner';
 export { DLQ_HEADERS, headersToStrings } from './lib/headers';
 export { KAFKA, Messaging, MessagingModule } from './lib/messaging.module';

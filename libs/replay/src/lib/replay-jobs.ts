@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KeyCachingPartitioner } from '@keelson/messaging';
+import { KeyCachingPartitioner, messagesProduced } from '@keelson/messaging';
 import { metricsRegistry } from '@keelson/observability';
 import { DomainError } from '@keelson/runtime';
 import { Logger } from '@nestjs/common';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import { copyAtMaxSpeed } from './fast-copy';
 import { planRange, readRange, type RangePlan, type RangeRecord } from './range';
 import { ReplayWriter } from './replay-writer';
 
@@ -129,6 +130,8 @@ interface JobRun {
   read: number;
   replayed: number;
   progress: JobProgress;
+  /** When progress was last stored. */
+  savedAt: number;
   settled: Promise<void>;
 }
 
@@ -234,12 +237,6 @@ function handled(run: JobRun, records: readonly RangeRecord[]): void {
   run.progress.nextOffsets[last.partition] = (BigInt(last.offset) + 1n).toString();
   run.progress.lastTimestamp = last.timestamp;
 }
-
-/**
- * Write lanes of a replay at speed max: enough to keep a write in flight while the next is
- * encoded (the broker validates and appends one while the service encodes another).
- */
-const MAX_SPEED_WRITE_LANES = 2;
 
 /** Running jobs a replica claims per lease round (the rest wait for the next round or another replica). */
 const CLAIMS_PER_ROUND = 10;
@@ -435,7 +432,7 @@ export class ReplayJobs {
     from: { read: number; replayed: number; progress: JobProgress },
   ): void {
     const controller = new AbortController();
-    const run: JobRun = { controller, plan, ...from, settled: Promise.resolve() };
+    const run: JobRun = { controller, plan, ...from, savedAt: Date.now(), settled: Promise.resolve() };
     this.running.set(id, run);
     run.settled = this.copy(id, request, target, run)
       .then(async () => {
@@ -466,101 +463,101 @@ export class ReplayJobs {
   }
 
   private async copy(id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
-    // Producers per job: kafkajs refreshes metadata for every topic a producer has written to
+    if (request.speed === 'max') {
+      await copyAtMaxSpeed({
+        kafka: this.kafka,
+        clientId: `replay-${id}`,
+        plan: remainingPlan(run.plan, run.progress),
+        target,
+        replayId: id,
+        ...(request.key === undefined ? {} : { key: request.key }),
+        ...(request.types === undefined ? {} : { types: request.types }),
+        signal: run.controller.signal,
+        written: (count) => {
+          run.replayed += count;
+          eventsReplayed.inc(count);
+          messagesProduced.inc({ topic: target }, count);
+        },
+        handled: (partition, next, read, lastTimestamp) => {
+          run.read += read;
+          run.progress.nextOffsets[partition] = next;
+          if (lastTimestamp !== null) run.progress.lastTimestamp = lastTimestamp;
+          if (Date.now() - run.savedAt > 500) {
+            run.savedAt = Date.now();
+            void this.saveProgress(id, run).catch((error: unknown) => {
+              this.logger.warn(`replay ${id}: progress not saved: ${(error as Error).message}`);
+            });
+          }
+        },
+      });
+      await this.saveProgress(id, run);
+      return;
+    }
+    // A producer per job: kafkajs refreshes metadata for every topic a producer has written to
     // and fails every send once one of them is deleted, so one shared producer would break all
-    // later replays as soon as an old target topic is removed. At speed max each write lane
-    // has its own (an idempotent kafkajs producer has one request in flight).
-    const lanes = request.speed === 'max' ? MAX_SPEED_WRITE_LANES : 1;
-    const producers = Array.from({ length: lanes }, () =>
-      this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: KeyCachingPartitioner }),
-    );
+    // later replays as soon as an old target topic is removed.
+    const producer = this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: KeyCachingPartitioner });
+    await producer.connect();
     try {
-      await Promise.all(producers.map((producer) => producer.connect()));
-      await this.copyWith(producers, id, request, target, run);
+      await this.copyPaced(producer, id, request, target, run);
     } finally {
-      await Promise.all(producers.map((producer) => producer.disconnect().catch(() => undefined)));
+      await producer.disconnect().catch(() => undefined);
     }
   }
 
   /**
-   * Copies the range batch by batch: each fetched batch is filtered (timestamps by the reader,
-   * key and type here) and written with as few acks=all produce requests as the broker's size
-   * limit allows, so a replay costs round trips per batch, not per record. At speed max a
-   * source partition's batches go through one write lane (of `MAX_SPEED_WRITE_LANES`, each its
-   * own idempotent producer), one write in flight per lane, so a partition's — and so a key's —
-   * order is kept, while the lanes' writes overlap each other and the reading of the next
-   * batches; a failed write fails the job. A paced replay writes each record at its moment in
-   * replay time: what is due goes out together, then it sleeps, heartbeating, until the next
-   * record is due. Records count as handled (the resume point moves past them) only once
-   * written; progress is saved at most every 500 ms, and after every paced write, so a resume
-   * repeats at most what was in flight.
+   * A paced replay (speed `realtime` or `N×`; speed max is `copyAtMaxSpeed`) writes each record
+   * at its moment in replay time: what is due goes out together, then it sleeps, heartbeating,
+   * until the next record is due. Each fetched batch is filtered (timestamps by the reader, key
+   * and type here). Records count as handled (the resume point moves past them) only once
+   * written; progress is saved after every write, so a resume repeats at most what was in flight.
    */
-  private async copyWith(producers: Producer[], id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
+  private async copyPaced(producer: Producer, id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
     const { plan } = run;
     const { signal } = run.controller;
-    const factor = request.speed === 'max' ? 0 : request.speed === 'realtime' ? 1 : 1 / Number(request.speed.slice(0, -1));
+    const factor = request.speed === 'realtime' ? 1 : 1 / Number(request.speed.slice(0, -1));
     // A resumed job continues its replay clock from the last record handled instead of starting over.
     const startedAt =
       Date.now() - (run.progress.lastTimestamp === null ? 0 : Math.max(0, run.progress.lastTimestamp - plan.fromMs) * factor);
     const dueAt = (record: RangeRecord) => startedAt + (record.timestamp - plan.fromMs) * factor;
-    const lanes = producers.map((producer) => ({
-      writer: new ReplayWriter(producer, target, id, (count) => {
-        run.replayed += count;
-        eventsReplayed.inc(count);
-      }),
-      writing: Promise.resolve(),
-    }));
-    let savedAt = Date.now();
+    const writer = new ReplayWriter(producer, target, id, (count) => {
+      run.replayed += count;
+      eventsReplayed.inc(count);
+    });
     const save = () => this.saveProgress(id, run);
     await readRange(this.kafka, remainingPlan(plan, run.progress), {
       signal,
       sessionTimeoutMs: this.settings.readerSessionTimeoutMs,
       onBatch: async (batch, heartbeat) => {
-        const wanted = batch.records.filter((record) => this.matches(record, request));
-        const lane = lanes[batch.partition % lanes.length];
-        if (lane === undefined) throw new Error(`no write lane for partition ${batch.partition}`);
-        await lane.writing;
-        if (factor === 0) {
-          lane.writing = lane.writer.write(wanted, signal).then(() => {
-            if (!signal.aborted) handled(run, batch.records);
-          });
-          lane.writing.catch(() => undefined); // awaited by the lane's next batch, or after the read
-        } else {
-          const wantedSet = new Set(wanted);
-          // Records since the last write, wanted or not: handled together once what is due is written.
-          let pending: RangeRecord[] = [];
-          const writeDue = async () => {
-            await lane.writer.write(
-              pending.filter((record) => wantedSet.has(record)),
-              signal,
-            );
-            if (signal.aborted) return;
-            handled(run, pending);
-            pending = [];
-            await save();
-          };
-          for (const record of batch.records) {
-            if (wantedSet.has(record) && dueAt(record) > Date.now()) {
-              await writeDue();
-              let wait = dueAt(record) - Date.now();
-              while (wait > 0 && !signal.aborted) {
-                await sleep(Math.min(wait, 1_000));
-                await heartbeat();
-                wait = dueAt(record) - Date.now();
-              }
-            }
-            if (signal.aborted) return;
-            pending.push(record);
-          }
-          await writeDue();
-        }
-        if (Date.now() - savedAt > 500) {
-          savedAt = Date.now();
+        const wanted = new Set(batch.records.filter((record) => this.matches(record, request)));
+        // Records since the last write, wanted or not: handled together once what is due is written.
+        let pending: RangeRecord[] = [];
+        const writeDue = async () => {
+          await writer.write(
+            pending.filter((record) => wanted.has(record)),
+            signal,
+          );
+          if (signal.aborted) return;
+          handled(run, pending);
+          pending = [];
           await save();
+        };
+        for (const record of batch.records) {
+          if (wanted.has(record) && dueAt(record) > Date.now()) {
+            await writeDue();
+            let wait = dueAt(record) - Date.now();
+            while (wait > 0 && !signal.aborted) {
+              await sleep(Math.min(wait, 1_000));
+              await heartbeat();
+              wait = dueAt(record) - Date.now();
+            }
+          }
+          if (signal.aborted) return;
+          pending.push(record);
         }
+        await writeDue();
       },
     });
-    await Promise.all(lanes.map((lane) => lane.writing));
     await save();
   }
 
