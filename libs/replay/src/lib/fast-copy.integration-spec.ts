@@ -230,6 +230,37 @@ describe('copyAtMaxSpeed', () => {
     expect(copied).toBeGreaterThanOrEqual(total);
   });
 
+  it('goes on at the earliest record left when retention deleted the start of its plan, and says what it skipped', async () => {
+    const { source, target } = await topicPair(1);
+    const from = Date.now() - 60_000;
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    await producer.send({
+      topic: source,
+      messages: Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, timestamp: String(from + i) })),
+    });
+    await producer.disconnect();
+    const plan = await planRange(admin, source, from, Date.now() + 1_000, 0);
+    await admin.fetchTopicMetadata({ topics: [source] });
+    await admin.deleteTopicRecords({ topic: source, partitions: [{ partition: 0, offset: '3' }] });
+    const skipped: [number, string, string][] = [];
+    let written = 0;
+    await copyAtMaxSpeed({
+      kafka,
+      clientId: 'fast-copy-it',
+      plan,
+      target,
+      replayId: 'replay-1',
+      signal: new AbortController().signal,
+      written: (count) => (written += count),
+      handled: () => undefined,
+      skipped: (partition, first, end) => skipped.push([partition, first, end]),
+    });
+    expect(skipped).toEqual([[0, '0', '3']]);
+    expect(written).toBe(3);
+    expect((await readAll(target, 3)).map((c) => c.value?.toString())).toEqual(['v3', 'v4', 'v5']);
+  });
+
   it('writes nothing once its job is cancelled', async () => {
     const { source, target } = await topicPair(1);
     const from = Date.now() - 60_000;

@@ -38,6 +38,8 @@ export interface FastCopyOptions {
    * call; `lastTimestamp` the last one's timestamp.
    */
   handled: (partition: number, next: string, read: number, lastTimestamp: number | null) => void;
+  /** Retention deleted a partition's planned records [from, to) before they were read: the copy goes on after them. */
+  skipped?: (partition: number, from: string, to: string) => void;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
 }
@@ -310,8 +312,11 @@ class CopySession {
   private async skipToLogStart(partition: number, position: Position): Promise<void> {
     const offsets = await this.admin.fetchTopicOffsets(this.sourceTopic);
     const low = Number(offsets.find((o) => o.partition === partition)?.low ?? position.end);
-    if (low > position.next) position.next = Math.min(low, position.end);
-    else
+    if (low > position.next) {
+      const to = Math.min(low, position.end);
+      this.options.skipped?.(partition, String(position.next), String(to));
+      position.next = to;
+    } else
       throw new KafkaWireError(
         `fetching ${this.sourceTopic}/${partition} at ${position.next}: offset out of range`,
         OFFSET_OUT_OF_RANGE,

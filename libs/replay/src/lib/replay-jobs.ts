@@ -478,6 +478,12 @@ export class ReplayJobs {
           eventsReplayed.inc(count);
           messagesProduced.inc({ topic: target }, count);
         },
+        skipped: (partition, from, to) => {
+          this.logger.warn(
+            { job: id, topic: request.topic, partition, from, to },
+            `replay ${id}: retention deleted ${BigInt(to) - BigInt(from)} planned records of partition ${partition} before they were read`,
+          );
+        },
         handled: (partition, next, read, lastTimestamp) => {
           run.read += read;
           run.progress.nextOffsets[partition] = next;
