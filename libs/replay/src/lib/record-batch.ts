@@ -108,6 +108,7 @@ export class RecordCursor {
     if (this.left === 0) return false;
     this.left -= 1;
     const { buf } = this;
+    this.at = this.end; // where the previous record ended, wherever its reader left the cursor
     const length = this.varint();
     this.end = this.at + length;
     if (this.end > buf.length) throw new RecordBatchError('record runs past the end of its batch');
@@ -123,7 +124,6 @@ export class RecordCursor {
     this.valueEnd = valueLength < 0 ? -1 : (this.at += valueLength);
     this.headerCount = this.varint();
     this.headersStart = this.at;
-    this.at = this.end;
     return true;
   }
 

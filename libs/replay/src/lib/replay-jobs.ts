@@ -130,8 +130,6 @@ interface JobRun {
   read: number;
   replayed: number;
   progress: JobProgress;
-  /** When progress was last stored. */
-  savedAt: number;
   settled: Promise<void>;
 }
 
@@ -432,7 +430,7 @@ export class ReplayJobs {
     from: { read: number; replayed: number; progress: JobProgress },
   ): void {
     const controller = new AbortController();
-    const run: JobRun = { controller, plan, ...from, savedAt: Date.now(), settled: Promise.resolve() };
+    const run: JobRun = { controller, plan, ...from, settled: Promise.resolve() };
     this.running.set(id, run);
     run.settled = this.copy(id, request, target, run)
       .then(async () => {
@@ -464,39 +462,7 @@ export class ReplayJobs {
 
   private async copy(id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
     if (request.speed === 'max') {
-      await copyAtMaxSpeed({
-        kafka: this.kafka,
-        clientId: `replay-${id}`,
-        plan: remainingPlan(run.plan, run.progress),
-        target,
-        replayId: id,
-        ...(request.key === undefined ? {} : { key: request.key }),
-        ...(request.types === undefined ? {} : { types: request.types }),
-        signal: run.controller.signal,
-        written: (count) => {
-          run.replayed += count;
-          eventsReplayed.inc(count);
-          messagesProduced.inc({ topic: target }, count);
-        },
-        skipped: (partition, from, to) => {
-          this.logger.warn(
-            { job: id, topic: request.topic, partition, from, to },
-            `replay ${id}: retention deleted ${BigInt(to) - BigInt(from)} planned records of partition ${partition} before they were read`,
-          );
-        },
-        handled: (partition, next, read, lastTimestamp) => {
-          run.read += read;
-          run.progress.nextOffsets[partition] = next;
-          if (lastTimestamp !== null) run.progress.lastTimestamp = lastTimestamp;
-          if (Date.now() - run.savedAt > 500) {
-            run.savedAt = Date.now();
-            void this.saveProgress(id, run).catch((error: unknown) => {
-              this.logger.warn(`replay ${id}: progress not saved: ${(error as Error).message}`);
-            });
-          }
-        },
-      });
-      await this.saveProgress(id, run);
+      await this.copyAtMax(id, request, target, run);
       return;
     }
     // A producer per job: kafkajs refreshes metadata for every topic a producer has written to
@@ -509,6 +475,48 @@ export class ReplayJobs {
     } finally {
       await producer.disconnect().catch(() => undefined);
     }
+  }
+
+  /** Speed max: `copyAtMaxSpeed`; progress is stored at most every 500 ms, one save at a time and in order. */
+  private async copyAtMax(id: string, request: ReplayRequest, target: string, run: JobRun): Promise<void> {
+    let saving = Promise.resolve();
+    let savedAt = Date.now();
+    await copyAtMaxSpeed({
+      kafka: this.kafka,
+      clientId: `replay-${id}`,
+      plan: remainingPlan(run.plan, run.progress),
+      target,
+      replayId: id,
+      ...(request.key === undefined ? {} : { key: request.key }),
+      ...(request.types === undefined ? {} : { types: request.types }),
+      signal: run.controller.signal,
+      written: (count) => {
+        run.replayed += count;
+        eventsReplayed.inc(count);
+        messagesProduced.inc({ topic: target }, count);
+      },
+      skipped: (partition, from, to) => {
+        this.logger.warn(
+          { job: id, topic: request.topic, partition, from, to },
+          `replay ${id}: retention deleted ${BigInt(to) - BigInt(from)} planned records of partition ${partition} before they were read`,
+        );
+      },
+      handled: (partition, next, read, lastTimestamp) => {
+        run.read += read;
+        run.progress.nextOffsets[partition] = next;
+        if (lastTimestamp !== null) run.progress.lastTimestamp = lastTimestamp;
+        if (Date.now() - savedAt > 500) {
+          savedAt = Date.now();
+          saving = saving
+            .then(() => this.saveProgress(id, run))
+            .catch((error: unknown) => {
+              this.logger.warn(`replay ${id}: progress not saved: ${(error as Error).message}`);
+            });
+        }
+      },
+    });
+    await saving;
+    await this.saveProgress(id, run);
   }
 
   /**
