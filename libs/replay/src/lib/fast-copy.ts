@@ -232,10 +232,18 @@ class CopySession {
     return connection;
   }
 
-  /** One fetch per source leader, of the unfinished partitions it leads. */
+  private fetches = 0;
+
+  /**
+   * One fetch per source leader, of the unfinished partitions it leads. The broker fills an
+   * answer partition by partition up to its size limit, so the order turns with every fetch:
+   * no partition waits behind the others until they are done.
+   */
   private async fetchAll(): Promise<FetchedPartition[]> {
     const byLeader = new Map<number, { partition: number; offset: bigint }[]>();
-    for (const [partition, { next }] of this.positions) {
+    const unfinished = [...this.positions];
+    const turn = this.fetches++ % Math.max(1, unfinished.length);
+    for (const [partition, { next }] of [...unfinished.slice(turn), ...unfinished.slice(0, turn)]) {
       const leader = this.sourceLeaders.get(partition) ?? -1;
       if (leader < 0) throw new KafkaWireError(`no leader for ${this.sourceTopic}/${partition}`, null, true);
       const list = byLeader.get(leader) ?? [];
