@@ -226,8 +226,7 @@ const remainingPlan = (plan: RangePlan, progress: JobProgress): RangePlan => ({
   }),
 });
 
-/** Counts a record as handled (copied or filtered out): the job resumes after it. */
-/** Records of one partition, in offset order, are handled: the resume point moves past the last. */
+/** Records of one partition, in offset order, are handled (copied or filtered out): the job resumes after the last. */
 function handled(run: JobRun, records: readonly RangeRecord[]): void {
   const last = records.at(-1);
   if (last === undefined) return;
