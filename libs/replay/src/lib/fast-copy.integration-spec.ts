@@ -170,6 +170,14 @@ describe('copyAtMaxSpeed', () => {
     await committed.send({ topic: source, messages: [{ key: 'kept', value: 'committed', timestamp: String(from + 101) }] });
     await committed.commit();
     await transactional.disconnect();
+    // A commit returns before the coordinator has written its marker into the partition; until
+    // then read_committed readers (and the plan, which takes the last stable offset as the log
+    // end) stop before the transaction. Offsets: 50 zipped, the aborted record and its marker,
+    // the committed record and its marker: the plan can see the commit once the end is 54.
+    const deadline = Date.now() + 30_000;
+    while ((await admin.fetchTopicOffsets(source))[0]!.high !== '54' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
 
     const { written, handled } = await copy(source, target, from);
     const copies = await readAll(target, 51);
