@@ -1,6 +1,6 @@
 // `npm run bench:replay`: how fast the replay service copies a time range at speed `max`,
 // beside a plain kafkajs consumer reading the same topic in the same run. BENCH_EVENTS
-// (default 300,000) order events of ~300 bytes with keys and the headers the platform's
+// (default 1,000,000) order events of ~300 bytes with keys and the headers the platform's
 // publisher sets are produced into a fresh topic of BENCH_PARTITIONS (default 6) partitions;
 // then (a) a new consumer group reads the whole topic with eachBatch and no processing, and
 // (b) one replay job copies the whole range into a fresh topic through the service's HTTP
@@ -16,7 +16,7 @@ import { cpuSeconds, runCommand, startService } from './http-bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
-const total = Number(process.env.BENCH_EVENTS ?? 300_000);
+const total = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 6);
 /** Upper bound of each timed phase. */
 const phaseTimeoutMs = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 300) * 1_000;

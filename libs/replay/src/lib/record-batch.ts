@@ -251,18 +251,19 @@ export function copyBytes(from: Buffer, start: number, end: number, to: Buffer, 
 }
 
 /**
- * Builds one record batch for an idempotent producer. Records are written straight into the
- * batch's buffer by the caller (`reserve` → write → `added`), then `seal` fills in the header
- * and the CRC. The buffer is the batch: nothing is copied when it is sent.
+ * Builds one record batch for an idempotent producer. The caller writes records straight into
+ * `buf` at `at` and moves `at` and `count` on; `seal` then fills in the header and the CRC.
+ * The buffer is the batch: nothing is copied when it is sent.
  */
 export class BatchBuilder {
-  buf: Buffer;
   at = BATCH_HEADER_BYTES;
   count = 0;
 
-  constructor(readonly capacity: number) {
-    this.buf = Buffer.allocUnsafe(capacity);
-  }
+  constructor(
+    readonly capacity: number,
+    /** A buffer of at least `capacity` bytes (a new one unless a spare is given). */
+    readonly buf: Buffer = Buffer.allocUnsafe(capacity),
+  ) {}
 
   /** Whether a record of `size` bytes (its length varint included) still fits. */
   fits(size: number): boolean {
