@@ -194,7 +194,7 @@ describe('copyAtMaxSpeed', () => {
     const from = Date.now() - 60_000;
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    // ~24 MB: more than one fetch (at most 4 MiB per partition each), so the copy is mid-way when its connections drop.
+    // ~24 MB: more than one fetch (at most 2 MiB per partition each), so the copy is mid-way when its connections drop.
     const total = 12_000;
     for (let start = 0; start < total; start += 1_000) {
       await producer.send({
