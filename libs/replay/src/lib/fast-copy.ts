@@ -1,5 +1,6 @@
-import { REPLAY_HEADER } from '@keelson/messaging';
-import { Partitioners, type Admin, type Kafka, type PartitionMetadata } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KeyCachingPartitioner, REPLAY_HEADER } from '@keelson/messaging';
+import type { Admin, Kafka, PartitionMetadata } from 'kafkajs';
 import type { RangePlan } from './range';
 import {
   BATCH_HEADER_BYTES,
@@ -57,15 +58,6 @@ const SILENCE_MS = 5_000;
 /** Reconnects without progress in between before the copy fails. */
 const MAX_ATTEMPTS = 8;
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-
 interface Position {
   next: number;
   end: number;
@@ -95,7 +87,8 @@ export async function copyAtMaxSpeed(options: FastCopyOptions): Promise<void> {
       if (!(error instanceof KafkaWireError && error.retriable) || cancelled()) throw error;
       attempts = copy.progressed ? 1 : attempts + 1;
       if (attempts >= MAX_ATTEMPTS) throw error;
-      await sleep(Math.min(10_000, 250 * 2 ** attempts), options.signal);
+      // Cut short by a cancel (the loop then ends).
+      await sleep(Math.min(10_000, 250 * 2 ** attempts), undefined, { signal: options.signal }).catch(() => undefined);
     } finally {
       await copy.close();
     }
@@ -123,8 +116,7 @@ class CopySession {
   private sourceLeaders = new Map<number, number>();
   private targetLeaders = new Map<number, number>();
   private brokers = new Map<number, { host: string; port: number }>();
-  private readonly choose = Partitioners.DefaultPartitioner();
-  private readonly partitionOfKey = new Map<string, number>();
+  private readonly choose = KeyCachingPartitioner();
   private readonly keyFilter: Buffer | null;
   private readonly sourceTopic: string;
   /** `x-replay-id` and `x-original-topic` headers, encoded once; then per source partition `x-original-partition`. */
@@ -359,20 +351,10 @@ class CopySession {
     }
   }
 
-  /** The target partition of a record: kafkajs's default partitioner (murmur2 of the key, as Java's), remembered per key. */
+  /** The target partition of a record: where the platform's producers put its key (`KeyCachingPartitioner`). */
   private targetPartition(cursor: RecordCursor): number {
-    if (cursor.keyStart < 0) {
-      return this.choose({ topic: this.options.target, partitionMetadata: this.targetPartitions, message: { key: null, value: null } });
-    }
-    const id = cursor.buf.toString('latin1', cursor.keyStart, cursor.keyEnd);
-    let partition = this.partitionOfKey.get(id);
-    if (partition === undefined) {
-      const key = Buffer.from(cursor.buf.subarray(cursor.keyStart, cursor.keyEnd));
-      partition = this.choose({ topic: this.options.target, partitionMetadata: this.targetPartitions, message: { key, value: null } });
-      if (this.partitionOfKey.size >= 100_000) this.partitionOfKey.clear();
-      this.partitionOfKey.set(id, partition);
-    }
-    return partition;
+    const key = cursor.keyStart < 0 ? null : cursor.buf.subarray(cursor.keyStart, cursor.keyEnd);
+    return this.choose({ topic: this.options.target, partitionMetadata: this.targetPartitions, message: { key, value: null } });
   }
 
   /** Appends one record's copy to its target partition's batch. */
